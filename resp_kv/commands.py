@@ -1,0 +1,146 @@
+"""The command tables: every command a server answers, with its arity, flags and key positions.
+
+A table is read top to bottom like Redis's ``src/commands/*.json``. Each entry names the method
+that serves it; :class:`CommandTable` binds those names to an owner object once, at start-up,
+and answers the questions every request asks first: is the command known, is its arity right.
+This module decides nothing about what a command does.
+
+Arity follows Redis: ``n`` means exactly ``n`` words including the name, ``-n`` at least ``n``.
+Flags: ``write`` and ``readonly`` mark data commands (served by the primary only and replicated);
+``admin`` and ``connection`` are answered locally by any server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .protocol import Error
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str  # upper case, as Redis reports it in lower case
+    arity: int
+    flags: tuple[str, ...]
+    method: str  # the owner's method that serves it: method(conn, args) -> reply
+    first_key: int = 0
+    last_key: int = 0
+    key_step: int = 0
+
+    @property
+    def is_data(self) -> bool:
+        return "write" in self.flags or "readonly" in self.flags
+
+    def arity_ok(self, argc: int) -> bool:
+        return argc == self.arity if self.arity > 0 else argc >= -self.arity
+
+    def keys(self, args: list[bytes]) -> list[bytes]:
+        """The key arguments of a request for this command."""
+        if not self.first_key:
+            return []
+        last = len(args) + self.last_key if self.last_key < 0 else self.last_key
+        return args[self.first_key : last + 1 : self.key_step]
+
+    def info(self) -> list:
+        """This command as COMMAND / COMMAND INFO describe it."""
+        return [self.name.lower(), self.arity, [f for f in self.flags], self.first_key,
+                self.last_key, self.key_step, [], [], [], []]
+
+
+def c(name, arity, flags, method=None, keys=(0, 0, 0)) -> Command:
+    return Command(name, arity, tuple(flags.split()), method or "cmd_" + name.lower().replace(".", "_"), *keys)
+
+
+ONE_KEY = (1, 1, 1)
+ALL_KEYS = (1, -1, 1)
+
+# Answered by every RESP server of the project (pbd and viewd alike).
+CONNECTION_COMMANDS = [
+    c("PING", -1, "connection fast"),
+    c("ECHO", 2, "connection fast"),
+    c("QUIT", -1, "connection fast"),
+    c("HELLO", -1, "connection fast"),
+    c("CLIENT", -2, "connection"),
+    c("SELECT", 2, "connection fast"),
+    c("COMMAND", -1, "connection"),
+]
+
+# The key/value store's data commands: store methods, replicated in order.
+DATA_COMMANDS = [
+    c("GET", 2, "readonly fast", keys=ONE_KEY),
+    c("SET", 3, "write", keys=ONE_KEY),
+    c("PUTHASH", 3, "write", keys=ONE_KEY),
+    c("DEL", -2, "write", keys=ALL_KEYS),
+    c("EXISTS", -2, "readonly fast", keys=ALL_KEYS),
+    c("MGET", -2, "readonly fast", keys=ALL_KEYS),
+    c("MSET", -3, "write", keys=(1, -1, 2)),
+    c("INCR", 2, "write fast", keys=ONE_KEY),
+    c("DBSIZE", 1, "readonly fast"),
+    c("FLUSHALL", -1, "write"),
+]
+
+# The smart client's exactly-once wrapper: KV.ONCE <client-id> <seq> <command> [args ...].
+ONCE = c("KV.ONCE", -4, "write")
+
+# The internal channel from a primary into its backup (see server.py for the conversation).
+REPLICATION_COMMANDS = [
+    c("PB.SYNC", 3, "internal"),  # PB.SYNC <view> <primary>: a state transfer starts
+    c("PB.LOAD", -2, "internal"),  # PB.LOAD <view> <key> <value> ...: a chunk of it
+    c("PB.SESSIONS", -2, "internal"),  # PB.SESSIONS <view> <client> <seq> <used> <reply> ...
+    c("PB.SYNCED", 2, "internal"),  # PB.SYNCED <view>: the transfer is complete
+    c("PB.BATCH", 4, "internal"),  # PB.BATCH <view> <now> <count>, then <count> requests
+]
+
+# pbd's administrative commands: answered locally from the server's own state.
+ADMIN_COMMANDS = [
+    c("INFO", -1, "admin"),
+    c("ROLE", 1, "admin fast"),
+    c("CONFIG", -2, "admin"),
+    c("WAIT", 3, "admin"),
+]
+
+
+class CommandTable:
+    """Commands bound to the object that serves them; resolves a request to its command."""
+
+    def __init__(self, commands: list[Command], owner: object):
+        self.commands = {cmd.name: cmd for cmd in commands}
+        # Commands the owner has no method for (pbd's data commands) are routed by the owner.
+        self.handlers = {cmd.name: getattr(owner, cmd.method) for cmd in commands if hasattr(owner, cmd.method)}
+        # Requests arrive as bytes; most use a handful of spellings, so cache them.
+        self._by_bytes: dict[bytes, Command] = {}
+
+    def lookup(self, name: bytes) -> Command | None:
+        cmd = self._by_bytes.get(name)
+        if cmd is None:
+            cmd = self.commands.get(name.decode("utf-8", "replace").upper())
+            if cmd is not None and len(self._by_bytes) < 1024:
+                self._by_bytes[name] = cmd
+        return cmd
+
+    def resolve(self, args: list[bytes]) -> Command | Error:
+        """The command for a request, or the error Redis would answer instead."""
+        cmd = self.lookup(args[0])
+        if cmd is None:
+            return unknown_command(args)
+        if not cmd.arity_ok(len(args)):
+            return wrong_arity(cmd.name)
+        return cmd
+
+
+def unknown_command(args: list[bytes]) -> Error:
+    name = args[0].decode("utf-8", "replace")[:128]
+    rest = "".join(f"'{a.decode('utf-8', 'replace')[:128]}' " for a in args[1:])
+    return Error(f"ERR unknown command '{name}', with args beginning with: {rest}")
+
+
+def wrong_arity(name: str) -> Error:
+    return Error(f"ERR wrong number of arguments for '{name.lower()}' command")
+
+
+def unknown_subcommand(sub: bytes, name: str) -> Error:
+    return Error(f"ERR unknown subcommand '{sub.decode('utf-8', 'replace')[:128]}'. Try {name.upper()} HELP.")
+
+
+SYNTAX_ERROR = Error("ERR syntax error")
+NOT_INTEGER = Error("ERR value is not an integer or out of range")

@@ -1,0 +1,145 @@
+"""What every long-running resp-kv process shares: flags from the environment, address
+parsing, logging, and running on uvloop until SIGTERM/SIGINT.
+
+User errors (a bad flag, a port in use, a malformed address) end the process with one line on
+stderr and a non-zero status, never a traceback. This module decides nothing about the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+
+class UsageError(Exception):
+    """A mistake in how the program was started; printed as one line, exit status 2."""
+
+
+def parse_address(text: str, what: str = "address") -> tuple[str, int]:
+    """``HOST:PORT`` -> (host, port); raises UsageError with a sentence if it is not one."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"malformed {what} {text!r}: expected HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def address_type(what: str) -> Callable[[str], str]:
+    """An argparse type that checks ``HOST:PORT`` and keeps it as text."""
+
+    def check(text: str) -> str:
+        try:
+            parse_address(text, what)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+
+    return check
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {text}")
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose defaults may come from RESP_KV_<FLAG> environment variables.
+
+    Flags win over the environment; the environment wins over the built-in default.
+    """
+
+    def add_argument(self, *names, **kwargs):
+        flag = next((n for n in names if n.startswith("--")), None)
+        if flag is not None and "default" in kwargs and kwargs.get("action") is None:
+            env = "RESP_KV_" + flag[2:].upper().replace("-", "_")
+            if env in os.environ:
+                kwargs["default"] = os.environ[env]
+            kwargs["help"] = (kwargs.get("help", "") + f" (env {env})").strip()
+        return super().add_argument(*names, **kwargs)
+
+    def parse_args(self, args=None, namespace=None):
+        ns = super().parse_args(args, namespace)
+        # A default that came from the environment is a string: run it through its type.
+        for action in self._actions:
+            value = getattr(ns, action.dest, None)
+            if isinstance(value, str) and action.type is not None and action.default is value:
+                try:
+                    setattr(ns, action.dest, action.type(value))
+                except (argparse.ArgumentTypeError, ValueError) as exc:
+                    self.error(f"argument {action.option_strings[-1]}: {exc}")
+        return ns
+
+
+def setup_logging(level: str, process: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format=f"%(asctime)s.%(msecs)03d {process} %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+def run(program: str, start: Callable[[], Awaitable[Callable[[], Awaitable[None]]]]) -> None:
+    """Run ``start()`` on uvloop; it returns a ``stop`` coroutine function called on SIGTERM/SIGINT.
+
+    Exits 0 after a clean stop, 1 with one line on stderr for a listener that cannot be opened.
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a declared dependency
+        uvloop = None
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        stop = await start()
+        await stopping.wait()
+        await stop()
+
+    try:
+        if uvloop is not None:
+            uvloop.run(main())
+        else:
+            asyncio.run(main())
+    except UsageError as exc:
+        fail(program, str(exc), status=2)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(program, f"cannot listen: address already in use ({exc.strerror})")
+        fail(program, f"cannot listen: {exc.strerror or exc}")
+    sys.exit(0)
+
+
+def fail(program: str, message: str, status: int = 1) -> None:
+    sys.stderr.flush()
+    print(f"{program}: error: {message}", file=sys.stderr)
+    sys.exit(status)

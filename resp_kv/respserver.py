@@ -1,0 +1,312 @@
+"""The asyncio shell shared by pbd and viewd: a RESP listener, its connections, and the
+connection commands (PING, ECHO, HELLO, CLIENT, SELECT, QUIT, COMMAND) every Redis server has.
+
+A connection turns each chunk of bytes into requests (``protocol.RequestParser``), asks the
+server to execute each one, and writes all the replies of the chunk in one ``transport.write``.
+A reply may be a :class:`Deferred` (pbd's replicated commands): replies are still written in
+request order, so a connection holds back what follows a deferred reply until it is settled.
+This module decides nothing about data, views or replication.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+
+from .commands import CONNECTION_COMMANDS, SYNTAX_ERROR, Command, CommandTable, unknown_subcommand
+from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode
+
+REDIS_VERSION = "7.2.0"  # what we tell clients we are compatible with
+
+log = logging.getLogger(__name__)
+
+
+NO_REPLY = object()  # execute() result for a request that gets no reply of its own
+
+
+class Deferred:
+    """A reply that is not known yet; ``settle`` fills it in and wakes its connection."""
+
+    __slots__ = ("conn", "value", "done")
+
+    def __init__(self, conn: "RespConnection", value=None):
+        self.conn = conn
+        self.value = value
+        self.done = False
+
+    def settle(self, value) -> None:
+        self.value = value
+        self.done = True
+
+
+class RespConnection(asyncio.Protocol):
+    """One client connection: parse, execute, reply in order."""
+
+    def __init__(self, server: "RespServer"):
+        self.server = server
+        self.id = next(server.client_ids)
+        self.parser = RequestParser()
+        self.resp3 = False
+        self.name: str | None = None
+        self.lib: dict[str, str] = {}
+        self.created = time.monotonic()
+        self.addr = ""
+        self.laddr = ""
+        self.transport: asyncio.Transport | None = None
+        self.replies: deque = deque()  # encoded bytes, or Deferred, in request order
+        self.closing = False  # QUIT or a protocol error: close once the replies are out
+        self.commands = 0
+        self.replication = None  # set by pbd on a primary's link into its backup
+
+    # ------------------------------------------------------------- asyncio callbacks
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.addr = _addr(transport.get_extra_info("peername"))
+        self.laddr = _addr(transport.get_extra_info("sockname"))
+        self.server.connections[self.id] = self
+
+    def connection_lost(self, exc) -> None:
+        self.server.connections.pop(self.id, None)
+        self.closing = True
+        self.replies.clear()
+
+    def pause_writing(self) -> None:
+        # The client is not reading its replies: stop reading its requests until it does.
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        error = None
+        try:
+            requests = self.parser.feed(data)
+        except ProtocolError as exc:
+            requests, error = exc.requests, exc
+        execute = self.server.execute
+        replies = self.replies
+        resp3 = self.resp3
+        for args in requests:
+            if self.closing:
+                break
+            self.commands += 1
+            reply = execute(self, args)
+            if reply.__class__ is bytes:  # pre-encoded
+                replies.append(reply)
+            elif reply.__class__ is Deferred:
+                replies.append(reply)
+            elif reply is NO_REPLY:
+                continue
+            else:
+                if self.resp3 is not resp3:  # HELLO switched protocols mid-batch
+                    resp3 = self.resp3
+                replies.append(encode(reply, resp3))
+        if error is not None and not self.closing:
+            log.debug("client %s: %s", self.addr, error)
+            replies.append(encode(Error(f"ERR {error}")))
+            self.closing = True
+        self.flush()
+
+    # ------------------------------------------------------------- replies
+
+    def flush(self) -> None:
+        """Write every reply that is ready, in order, in one write."""
+        replies = self.replies
+        if not replies:
+            if self.closing and self.transport is not None:
+                self.transport.close()
+            return
+        out = []
+        while replies:
+            head = replies[0]
+            if head.__class__ is Deferred:
+                if not head.done:
+                    break
+                head = encode(head.value, self.resp3)
+            out.append(head)
+            replies.popleft()
+        if out and self.transport is not None:
+            self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+        if self.closing and not replies and self.transport is not None:
+            self.transport.close()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def info_line(self) -> str:
+        age = int(time.monotonic() - self.created)
+        return (f"id={self.id} addr={self.addr} laddr={self.laddr} name={self.name or ''} "
+                f"age={age} db=0 cmd={self.commands} resp={3 if self.resp3 else 2} "
+                f"lib-name={self.lib.get('lib-name', '')} lib-ver={self.lib.get('lib-ver', '')}")
+
+
+def _addr(peer) -> str:
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
+
+
+class RespServer:
+    """A RESP server: a command table over ``self``, a listener, the live connections.
+
+    Subclasses add their commands (as methods named in their table) and override
+    :meth:`execute` to route some of them elsewhere.
+    """
+
+    mode = "standalone"  # as HELLO and INFO report it
+
+    def __init__(self, commands: list[Command]):
+        self.table = CommandTable(CONNECTION_COMMANDS + commands, self)
+        self.client_ids = itertools.count(1)
+        self.connections: dict[int, RespConnection] = {}
+        self.listener: asyncio.base_events.Server | None = None
+        self.started = time.monotonic()
+
+    async def listen(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        self.listener = await loop.create_server(
+            lambda: RespConnection(self), host, port, reuse_address=True, backlog=1024)
+
+    def close_listener(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+
+    def close_clients(self) -> None:
+        """Drop every client connection, as Redis does when its role changes."""
+        for conn in list(self.connections.values()):
+            conn.close()
+
+    def execute(self, conn: RespConnection, args: list[bytes]):
+        cmd = self.table.resolve(args)
+        if cmd.__class__ is Error:
+            return cmd
+        return self.table.handlers[cmd.name](conn, args)
+
+    @property
+    def role(self) -> str:
+        """What HELLO reports: "master" or "replica"."""
+        return "master"
+
+    # ------------------------------------------------------------- connection commands
+
+    def cmd_ping(self, conn, args):
+        if len(args) > 2:
+            return Error("ERR wrong number of arguments for 'ping' command")
+        return args[1] if len(args) == 2 else Status("PONG")
+
+    def cmd_echo(self, conn, args):
+        return args[1]
+
+    def cmd_quit(self, conn, args):
+        conn.closing = True
+        return OK
+
+    def cmd_select(self, conn, args):
+        if args[1] != b"0":
+            try:
+                int(args[1])
+            except ValueError:
+                return Error("ERR value is not an integer or out of range")
+            return Error("ERR DB index is out of range")
+        return OK
+
+    def cmd_hello(self, conn, args):
+        resp3 = conn.resp3
+        i = 1
+        if len(args) > 1:
+            try:
+                version = int(args[1])
+            except ValueError:
+                return Error("ERR Protocol version is not an integer or out of range")
+            if version not in (2, 3):
+                return Error("NOPROTO unsupported protocol version")
+            resp3 = version == 3
+            i = 2
+        name = None
+        while i < len(args):
+            option = args[i].upper()
+            if option == b"AUTH" and i + 2 < len(args):
+                i += 3  # no users or passwords: like the default user with nopass
+            elif option == b"SETNAME" and i + 1 < len(args):
+                name = args[i + 1]
+                i += 2
+            else:
+                return Error(f"ERR Syntax error in HELLO option '{args[i].decode('utf-8', 'replace')}'")
+        if name is not None:
+            error = _set_client_name(conn, name)
+            if error:
+                return error
+        conn.resp3 = resp3
+        return {
+            "server": "redis", "version": REDIS_VERSION, "proto": 3 if resp3 else 2,
+            "id": conn.id, "mode": self.mode, "role": self.role, "modules": [],
+        }
+
+    def cmd_client(self, conn, args):
+        sub = args[1].upper()
+        if sub == b"SETNAME" and len(args) == 3:
+            return _set_client_name(conn, args[2]) or OK
+        if sub == b"GETNAME" and len(args) == 2:
+            return conn.name.encode() if conn.name else None
+        if sub == b"ID" and len(args) == 2:
+            return conn.id
+        if sub == b"SETINFO" and len(args) == 4:
+            attr = args[2].lower().decode("utf-8", "replace")
+            if attr not in ("lib-name", "lib-ver"):
+                return Error(f"ERR Unrecognized option '{args[2].decode('utf-8', 'replace')}'")
+            conn.lib[attr] = args[3].decode("utf-8", "replace")
+            return OK
+        if sub == b"INFO" and len(args) == 2:
+            return conn.info_line() + "\n"
+        if sub == b"LIST" and len(args) == 2:
+            return "".join(c.info_line() + "\n" for c in self.connections.values())
+        if sub in (b"SETNAME", b"GETNAME", b"ID", b"SETINFO", b"INFO", b"LIST"):
+            return Error(f"ERR wrong number of arguments for 'client|{sub.lower().decode()}' command")
+        return unknown_subcommand(args[1], "CLIENT")
+
+    def cmd_command(self, conn, args):
+        commands = self.table.commands
+        if len(args) == 1:
+            return [cmd.info() for cmd in commands.values()]
+        sub = args[1].upper()
+        if sub == b"COUNT":
+            return len(commands)
+        if sub == b"INFO":
+            names = args[2:] or [n.encode() for n in commands]
+            return [cmd.info() if (cmd := self.table.lookup(n)) else None for n in names]
+        if sub == b"LIST":
+            return [name.lower() for name in commands]
+        if sub == b"DOCS":
+            return {}  # no docs: redis-cli falls back to its built-in hints
+        if sub == b"GETKEYS" and len(args) > 2:
+            cmd = self.table.resolve(args[2:])
+            if cmd.__class__ is Error:
+                return cmd
+            return cmd.keys(args[2:]) or Error("ERR The command has no key arguments")
+        return unknown_subcommand(args[1], "COMMAND")
+
+
+def _set_client_name(conn: RespConnection, name: bytes) -> Error | None:
+    if any(ch <= 32 or ch >= 127 for ch in name):
+        return Error("ERR Client names cannot contain spaces, newlines or special characters.")
+    conn.name = name.decode() or None
+    return None
+
+
+def format_info(sections: dict[str, dict[str, object]], wanted: list[bytes]) -> str:
+    """INFO's text: ``# Section`` headers and ``key:value`` lines, CRLF-separated."""
+    names = {w.decode("utf-8", "replace").lower() for w in wanted}
+    every = not names or names & {"all", "everything", "default"}
+    parts = []
+    for section, fields in sections.items():
+        if every or section.lower() in names:
+            lines = [f"# {section}"] + [f"{k}:{v}" for k, v in fields.items()]
+            parts.append("\r\n".join(lines))
+    return "\r\n\r\n".join(parts) + "\r\n" if parts else ""
+
+
+__all__ = ["NO_REPLY", "Deferred", "RespConnection", "RespServer", "format_info", "REDIS_VERSION", "SYNTAX_ERROR"]

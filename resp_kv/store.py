@@ -1,0 +1,214 @@
+"""The key/value state machine: what each data command does to the data, and the table that
+makes a retried request return the reply of its one and only application.
+
+Everything here is deterministic: the primary and the backup apply the same requests in the
+same order (with the same ``now``, taken from the primary's batch) and end up identical. No
+I/O, no clock, no knowledge of roles or views.
+
+Exactly-once: a request may be wrapped as ``KV.ONCE <client-id> <seq> <command> <args...>``.
+For each client id the store remembers the highest sequence number applied and its reply. A
+request with that same number gets the remembered reply again without being applied; a lower
+number is refused (the client has moved on, so it cannot be waiting for it). A client idle
+longer than ``session_ttl`` seconds is forgotten, oldest first, and so is the least recently
+used one when there are more than ``max_sessions``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from .commands import DATA_COMMANDS, NOT_INTEGER, SYNTAX_ERROR, Command, wrong_arity
+from .protocol import OK, Error
+
+FNV_OFFSET = 2166136261
+FNV_PRIME = 16777619
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def fnv1a_32(data: bytes) -> int:
+    """The 32-bit FNV-1a hash of ``data``."""
+    h = FNV_OFFSET
+    for byte in data:
+        h = ((h ^ byte) * FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def _parse_int64(raw: bytes) -> int | None:
+    """Redis's strict integer parsing: no spaces, no '+', no leading zeros, fits in 64 bits."""
+    if not raw or len(raw) > 20 or raw != raw.strip() or raw.startswith(b"+"):
+        return None
+    if raw.lstrip(b"-").startswith(b"0") and raw != b"0":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if INT64_MIN <= value <= INT64_MAX else None
+
+
+class Sessions:
+    """The exactly-once table: client id -> (last sequence number, its reply, last use)."""
+
+    # Rough bytes per entry beyond the reply itself, for INFO's memory accounting.
+    ENTRY_OVERHEAD = 200
+
+    def __init__(self, ttl: float = 3600.0, max_sessions: int = 1_000_000):
+        self.ttl = ttl
+        self.max_sessions = max_sessions
+        self.table: OrderedDict[bytes, tuple[int, object, float]] = OrderedDict()
+        self.reply_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def lookup(self, client: bytes, seq: int):
+        """(found, reply): the remembered reply for a retry, or an error for a stale request."""
+        entry = self.table.get(client)
+        if entry is None or seq > entry[0]:
+            return False, None
+        if seq == entry[0]:
+            return True, entry[1]
+        return True, Error(f"ERR stale request: client has already moved past sequence {seq}")
+
+    def record(self, client: bytes, seq: int, reply, now: float) -> None:
+        old = self.table.pop(client, None)
+        if old is not None:
+            self.reply_bytes -= _size(old[1])
+        self.table[client] = (seq, reply, now)
+        self.reply_bytes += _size(reply)
+        self.expire(now)
+
+    def expire(self, now: float) -> None:
+        table = self.table
+        while table:
+            client, (seq, reply, used) = next(iter(table.items()))
+            if now - used <= self.ttl and len(table) <= self.max_sessions:
+                break
+            del table[client]
+            self.reply_bytes -= _size(reply)
+
+    def memory(self) -> int:
+        return self.reply_bytes + self.ENTRY_OVERHEAD * len(self.table)
+
+    def items(self) -> list[tuple[bytes, tuple[int, object, float]]]:
+        return list(self.table.items())
+
+    def load(self, items) -> None:
+        for client, entry in items:
+            self.table[client] = entry
+            self.reply_bytes += _size(entry[1])
+
+
+def _size(reply) -> int:
+    if isinstance(reply, (bytes, str)):
+        return len(reply)
+    if isinstance(reply, list):
+        return sum(_size(r) for r in reply) + 8 * len(reply)
+    return 8
+
+
+class Store:
+    """The data and the exactly-once table. ``apply`` runs one data command."""
+
+    def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000):
+        self.data: dict[bytes, bytes] = {}
+        self.sessions = Sessions(session_ttl, max_sessions)
+        self.handlers = {cmd.name: getattr(self, cmd.method) for cmd in DATA_COMMANDS}
+
+    def apply(self, cmd: Command, args: list[bytes]):
+        """Run a data command whose arity was already checked; return its reply value."""
+        return self.handlers[cmd.name](args)
+
+    def apply_once(self, client: bytes, seq: int, cmd: Command, args: list[bytes], now: float):
+        """Run a command at most once per (client, seq); a retry gets the first reply."""
+        found, reply = self.sessions.lookup(client, seq)
+        if found:
+            return reply
+        reply = self.handlers[cmd.name](args)
+        self.sessions.record(client, seq, reply, now)
+        return reply
+
+    # ------------------------------------------------------------------ commands
+
+    def cmd_get(self, args):
+        return self.data.get(args[1])
+
+    def cmd_set(self, args):
+        self.data[args[1]] = args[2]
+        return OK
+
+    def cmd_puthash(self, args):
+        previous = self.data.get(args[1], b"")
+        self.data[args[1]] = b"%d" % fnv1a_32(previous + args[2])
+        return previous
+
+    def cmd_del(self, args):
+        data = self.data
+        return sum(1 for key in args[1:] if data.pop(key, None) is not None)
+
+    def cmd_exists(self, args):
+        data = self.data
+        return sum(1 for key in args[1:] if key in data)
+
+    def cmd_mget(self, args):
+        get = self.data.get
+        return [get(key) for key in args[1:]]
+
+    def cmd_mset(self, args):
+        if len(args) % 2 == 0:
+            return wrong_arity("mset")
+        data = self.data
+        for i in range(1, len(args), 2):
+            data[args[i]] = args[i + 1]
+        return OK
+
+    def cmd_incr(self, args):
+        raw = self.data.get(args[1], b"0")
+        value = _parse_int64(raw)
+        if value is None:
+            return NOT_INTEGER
+        if value == INT64_MAX:
+            return Error("ERR increment or decrement would overflow")
+        value += 1
+        self.data[args[1]] = b"%d" % value
+        return value
+
+    def cmd_dbsize(self, args):
+        return len(self.data)
+
+    def cmd_flushall(self, args):
+        if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"ASYNC", b"SYNC")):
+            return SYNTAX_ERROR
+        self.data.clear()
+        return OK
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> "Snapshot":
+        """A consistent copy of the state as of now, to stream to a new backup."""
+        return Snapshot(dict(self.data), self.sessions.items())
+
+    def clear(self) -> None:
+        self.data.clear()
+        self.sessions = Sessions(self.sessions.ttl, self.sessions.max_sessions)
+
+
+class Snapshot:
+    """A frozen copy of a store, handed out in chunks."""
+
+    def __init__(self, data: dict[bytes, bytes], sessions: list):
+        self.data = data
+        self.sessions = sessions
+
+    def chunks(self, size: int) -> Iterator[list[bytes]]:
+        """The data as flat [k1, v1, k2, v2, ...] lists of at most ``size`` pairs."""
+        chunk: list[bytes] = []
+        for key, value in self.data.items():
+            chunk.append(key)
+            chunk.append(value)
+            if len(chunk) >= 2 * size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk

@@ -1,0 +1,47 @@
+"""Fixtures: real viewd and pbd processes on loopback, stopped after each test."""
+
+from __future__ import annotations
+
+import pytest
+
+from procs import Proc, pbd_proc, viewd_proc
+
+
+def pytest_addoption(parser):
+    parser.addoption("--soak", action="store_true", help="also run the long soak/chaos variants")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="soak variant: run with --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def procs():
+    """Start processes with ``procs.add(proc)``; all are killed at the end of the test."""
+
+    class Procs(list):
+        def add(self, proc: Proc) -> Proc:
+            self.append(proc)
+            return proc.start()
+
+    started = Procs()
+    yield started
+    for proc in started:
+        proc.kill()
+
+
+@pytest.fixture
+def viewd(procs):
+    return procs.add(viewd_proc())
+
+
+@pytest.fixture
+def make_pbd(procs, viewd):
+    def make(port=None, *extra):
+        return procs.add(pbd_proc(viewd.addr, port, *extra))
+    return make

@@ -1,0 +1,109 @@
+"""Real processes on loopback for the tests: viewd and pbd as subprocesses, free ports, and
+polling with a deadline (never a sleep that hopes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = Path(os.environ.get("RESP_KV_TEST_LOGS", "/tmp/resp-kv-test-logs"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - polled conditions may fail until ready
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc!r})")
+
+
+@dataclass
+class Proc:
+    """A running resp-kv program."""
+
+    args: list[str]
+    port: int
+    name: str
+    popen: subprocess.Popen | None = None
+    log_path: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> "Proc":
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"{self.name}-{self.port}.log"
+        log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        log.close()
+        wait_for(self._listening, timeout=15, what=f"{self.name} listening on {self.port}")
+        return self
+
+    def _listening(self) -> bool:
+        if self.popen.poll() is not None:
+            raise AssertionError(f"{self.name} exited with {self.popen.returncode}:\n{self.log()}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.popen and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait(10)
+
+    def terminate(self, timeout: float = 10) -> int:
+        if self.popen and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            return self.popen.wait(timeout)
+        return self.popen.returncode if self.popen else 0
+
+    def alive(self) -> bool:
+        return bool(self.popen) and self.popen.poll() is None
+
+    def client(self, **kwargs) -> redis.Redis:
+        kwargs.setdefault("socket_timeout", 5)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
+
+
+def python_module(module: str) -> list[str]:
+    return [sys.executable, "-m", module]
+
+
+def viewd_proc(port: int | None = None, *extra: str) -> Proc:
+    port = port or free_port()
+    return Proc(python_module("viewd") + ["--port", str(port), *extra], port, "viewd")
+
+
+def pbd_proc(viewd_addr: str, port: int | None = None, *extra: str) -> Proc:
+    port = port or free_port()
+    return Proc(python_module("resp_kv") + ["--viewd", viewd_addr, "--port", str(port), *extra], port, "pbd")

@@ -1,0 +1,93 @@
+"""The key/value state machine and its exactly-once table, driven directly."""
+
+from resp_kv.commands import DATA_COMMANDS
+from resp_kv.protocol import OK, Error
+from resp_kv.store import Sessions, Store, fnv1a_32
+
+CMD = {c.name: c for c in DATA_COMMANDS}
+
+
+def run(store, *args):
+    args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    return store.apply(CMD[args[0].decode().upper()], args)
+
+
+def test_fnv1a_matches_reference_vectors():
+    assert fnv1a_32(b"") == 0x811C9DC5
+    assert fnv1a_32(b"a") == 0xE40C292C
+    assert fnv1a_32(b"foobar") == 0xBF9CF968
+
+
+def test_puthash_chain_from_absent_key_matches_the_spec_example():
+    store = Store()
+    previous = [run(store, "PUTHASH", "k", str(i)) for i in range(100)]
+    assert previous[0] == b""
+    assert run(store, "GET", "k") == b"3868028174"
+    # each reply is the value before, and each new value is the hash of previous + argument
+    assert previous[1] == str(fnv1a_32(b"0")).encode()
+    assert previous[2] == str(fnv1a_32(previous[1] + b"1")).encode()
+
+
+def test_get_set_del_exists_mget_mset_dbsize_flushall():
+    s = Store()
+    assert run(s, "GET", "a") is None
+    assert run(s, "SET", "a", "1") is OK
+    assert run(s, "MSET", "b", "2", "c", "3") is OK
+    assert run(s, "MGET", "a", "x", "c") == [b"1", None, b"3"]
+    assert run(s, "EXISTS", "a", "a", "x") == 2
+    assert run(s, "DBSIZE") == 3
+    assert run(s, "DEL", "a", "x", "b") == 2
+    assert run(s, "DBSIZE") == 1
+    assert run(s, "FLUSHALL") is OK and run(s, "DBSIZE") == 0
+    assert run(s, "FLUSHALL", "bogus") == Error("ERR syntax error")
+    assert run(s, "MSET", "a", "1", "b") == Error("ERR wrong number of arguments for 'mset' command")
+
+
+def test_incr_counts_and_refuses_non_integers_and_overflow():
+    s = Store()
+    assert run(s, "INCR", "n") == 1 and run(s, "INCR", "n") == 2
+    assert run(s, "GET", "n") == b"2"
+    for bad in ("abc", " 1", "+1", "01", "1.5", ""):
+        run(s, "SET", "x", bad)
+        assert run(s, "INCR", "x") == Error("ERR value is not an integer or out of range"), bad
+    run(s, "SET", "x", "-5")
+    assert run(s, "INCR", "x") == -4
+    run(s, "SET", "x", str(2**63 - 1))
+    assert run(s, "INCR", "x") == Error("ERR increment or decrement would overflow")
+
+
+def test_apply_once_returns_the_first_reply_to_a_retry_without_applying_again():
+    s = Store()
+    once = lambda seq, *a: s.apply_once(b"c1", seq, CMD[a[0]], [x.encode() for x in a], now=10.0)
+    assert once(1, "PUTHASH", "k", "x") == b""
+    value = run(s, "GET", "k")
+    assert once(1, "PUTHASH", "k", "x") == b""  # the retry: same reply, not hashed again
+    assert run(s, "GET", "k") == value
+    assert once(2, "PUTHASH", "k", "y") == value
+    assert once(1, "PUTHASH", "k", "x").startswith("ERR stale request")
+    assert len(s.sessions) == 1
+
+
+def test_idle_clients_expire_and_the_table_is_bounded():
+    sessions = Sessions(ttl=5, max_sessions=3)
+    sessions.record(b"a", 1, b"x", now=0)
+    sessions.record(b"b", 1, b"y", now=4)
+    assert len(sessions) == 2 and sessions.memory() > 0
+    sessions.record(b"c", 1, b"z", now=6)  # a has been idle 6 s > 5 s
+    assert sessions.lookup(b"a", 1) == (False, None)
+    assert sessions.lookup(b"b", 1) == (True, b"y")
+    sessions.record(b"d", 1, OK, now=7)
+    sessions.record(b"e", 1, OK, now=7)  # four entries > max 3: the least recently used goes
+    assert len(sessions) == 3 and sessions.lookup(b"b", 1) == (False, None)
+
+
+def test_snapshot_is_a_frozen_copy_in_chunks():
+    s = Store()
+    for i in range(10):
+        run(s, "SET", f"k{i}", f"v{i}")
+    snap = s.snapshot()
+    run(s, "SET", "k0", "changed")
+    chunks = list(snap.chunks(4))
+    assert [len(c) for c in chunks] == [8, 8, 4]
+    flat = [x for c in chunks for x in c]
+    assert dict(zip(flat[::2], flat[1::2]))[b"k0"] == b"v0"
