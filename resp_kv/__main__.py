@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         await node.start()
         return node.stop
 
-    run("pbd", start)
+    run("pbd", start, f"{settings.bind}:{settings.port}")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,9 @@ DATA_COMMANDS = [
     c("MGET", -2, "readonly fast", keys=ALL_KEYS),
     c("MSET", -3, "write", keys=(1, -1, 2)),
     c("INCR", 2, "write fast", keys=ONE_KEY),
+    c("INCRBY", 3, "write fast", keys=ONE_KEY),  # redis-py's incr() sends INCRBY
+    c("DECR", 2, "write fast", keys=ONE_KEY),
+    c("DECRBY", 3, "write fast", keys=ONE_KEY),
     c("DBSIZE", 1, "readonly fast"),
     c("FLUSHALL", -1, "write"),
 ]

@@ -106,7 +106,7 @@ def setup_logging(level: str, process: str) -> None:
     )
 
 
-def run(program: str, start: Callable[[], Awaitable[Callable[[], Awaitable[None]]]]) -> None:
+def run(program: str, start: Callable[[], Awaitable[Callable[[], Awaitable[None]]]], address: str = "") -> None:
     """Run ``start()`` on uvloop; it returns a ``stop`` coroutine function called on SIGTERM/SIGINT.
 
     Exits 0 after a clean stop, 1 with one line on stderr for a listener that cannot be opened.
@@ -133,9 +133,10 @@ def run(program: str, start: Callable[[], Awaitable[Callable[[], Awaitable[None]
     except UsageError as exc:
         fail(program, str(exc), status=2)
     except OSError as exc:
+        where = f" on {address}" if address else ""
         if exc.errno == errno.EADDRINUSE:
-            fail(program, f"cannot listen: address already in use ({exc.strerror})")
-        fail(program, f"cannot listen: {exc.strerror or exc}")
+            fail(program, f"cannot listen{where}: address already in use")
+        fail(program, f"cannot listen{where}: {exc.strerror or exc}")
     sys.exit(0)
 
 

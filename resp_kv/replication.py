@@ -10,8 +10,13 @@ saw no view at all when it started (``genesis``) holds the (empty) state of view
 
 * It pings viewd with the view number it knows, with two exceptions. A server named primary of
   a view whose state it does not hold (it restarted) pings 0, so viewd counts it as dead and
-  never waits for it. A primary whose backup has not yet received the full state keeps pinging
-  the last view it acknowledged, so viewd cannot move on before the backup is ready.
+  never waits for it. A primary whose backup has not yet received the full state in this view
+  keeps pinging the last view it acknowledged, so viewd cannot move on before the backup is
+  ready. Once the backup has held the full state, the view is acknowledged for good: losing
+  the link later only means the next link starts with a new transfer.
+* A backup that already holds the state of its view keeps it while a new transfer comes in
+  (the shell stages it aside), so a primary dying mid-transfer never leaves a half state to
+  promote.
 * It serves data commands only as the primary of the newest view it knows, holding its state,
   and not fenced. It is fenced when its backup refuses a forward because the backup knows a
   newer view: the primary then serves nothing until it learns a newer view itself.
@@ -59,7 +64,8 @@ class Replica:
         self.state_view = 0  # the view whose state this server holds (0: none)
         self.acked = 0  # the view number last sent to viewd
         self.fenced_view = 0  # views up to this one are known to be stale
-        self.backup_synced = False  # primary: the current backup holds the full state
+        self.backup_synced = False  # primary: the backup holds the full state over the current link
+        self.backup_ready = 0  # primary: the view whose backup has held the full state
         self.receiving = 0  # backup: the view whose state transfer is under way
 
     # ------------------------------------------------------------------ roles
@@ -90,7 +96,7 @@ class Replica:
         if v.viewnum and v.primary == self.me:
             if self.state_view != v.viewnum:
                 return 0
-            if v.backup and not self.backup_synced:
+            if v.backup and self.backup_ready != v.viewnum:
                 return self.acked
         self.acked = v.viewnum
         return v.viewnum
@@ -124,6 +130,7 @@ class Replica:
         """The backup confirmed it holds the full state of ``viewnum``."""
         if viewnum == self.view.viewnum and self.serving:
             self.backup_synced = True
+            self.backup_ready = viewnum
             return True
         return False
 
@@ -162,7 +169,6 @@ class Replica:
         refusal = self.check_sender(viewnum, sender)
         if refusal is None:
             self.receiving = viewnum
-            self.state_view = 0
         return refusal
 
     def end_transfer(self, viewnum: int, sender: str) -> str | None:

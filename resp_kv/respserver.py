@@ -96,9 +96,7 @@ class RespConnection(asyncio.Protocol):
                 break
             self.commands += 1
             reply = execute(self, args)
-            if reply.__class__ is bytes:  # pre-encoded
-                replies.append(reply)
-            elif reply.__class__ is Deferred:
+            if reply.__class__ is Deferred:
                 replies.append(reply)
             elif reply is NO_REPLY:
                 continue

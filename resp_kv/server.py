@@ -151,9 +151,9 @@ class BackupLink(asyncio.Protocol):
 class Inbound:
     """The backup's side of one link from a primary: who sent it, and the batch being read."""
 
-    __slots__ = ("viewnum", "sender", "remaining", "refusal", "now", "queue", "batch")
+    __slots__ = ("viewnum", "sender", "remaining", "refusal", "now", "queue", "batch", "staging")
 
-    def __init__(self, viewnum: int, sender: str):
+    def __init__(self, viewnum: int, sender: str, staging: Store | None = None):
         self.viewnum = viewnum
         self.sender = sender
         self.remaining = 0  # requests still to read of the current PB.BATCH
@@ -161,6 +161,7 @@ class Inbound:
         self.now = 0.0
         self.queue: list | None = []  # batches held back until the transfer is complete
         self.batch: list[list[bytes]] = []
+        self.staging = staging  # the state being received; replaces the store when complete
 
 
 class Node(RespServer):
@@ -239,6 +240,7 @@ class Node(RespServer):
         self.stats["view_changes"] += 1
         log.info("view %d: primary=%s backup=%s; role %s -> %s", view.viewnum, view.primary or "-",
                  view.backup or "-", change.old_role, change.new_role)
+        self.inbound = None  # a link into this server belongs to the view it was opened in
         if change.role_changed:
             self.close_clients()  # as Redis Sentinel does: clients re-resolve the primary
         if change.new_role == "primary":
@@ -394,6 +396,16 @@ class Node(RespServer):
 
     async def _sync_backup(self, view: View, delay: float) -> None:
         """Connect to the backup of ``view`` and send it the full state; forwards follow."""
+        try:
+            await self._connect_and_transfer(view, delay)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("view %d: state transfer to %s failed", view.viewnum, view.backup)
+            self._drop_link()
+            self._start_link(delay=self.settings.ping_interval)
+
+    async def _connect_and_transfer(self, view: View, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
         host, port = parse_address(view.backup, "backup address")
@@ -448,37 +460,45 @@ class Node(RespServer):
         refusal = self.replica.begin_transfer(viewnum, sender)
         if refusal:
             return Error(refusal)
-        self.store.clear()
-        conn.replication = self.inbound = Inbound(viewnum, sender)
+        # The state arrives aside: until it is complete, the old one (if any) stays promotable.
+        staging = Store(self.settings.session_ttl, self.settings.max_sessions)
+        conn.replication = self.inbound = Inbound(viewnum, sender, staging)
         self.stats["state_transfers_received"] += 1
         log.info("view %d: receiving the state from %s", viewnum, sender)
         return OK
 
     def _inbound(self, conn, args) -> tuple[Inbound | None, str | None]:
         inbound = conn.replication
-        if inbound is None or inbound is not self.inbound:
-            return inbound, "NOTSYNCED no current PB.SYNC on this connection"
-        return inbound, self.replica.check_forward(_int(args[1]), inbound.sender)
+        if inbound is None:
+            return None, "NOTSYNCED no PB.SYNC on this connection"
+        refusal = self.replica.check_forward(_int(args[1]), inbound.sender)
+        if refusal is None and inbound is not self.inbound:
+            refusal = "NOTSYNCED a newer link replaced this one"
+        return inbound, refusal
 
     def cmd_pb_load(self, conn, args):
         inbound, refusal = self._inbound(conn, args)
         if refusal:
             return Error(refusal)
+        if inbound.staging is None:
+            return Error("NOTSYNCED no transfer under way")
         if len(args) % 2:
             return wrong_arity("pb.load")
         it = iter(args[2:])
-        self.store.data.update(zip(it, it))
+        inbound.staging.data.update(zip(it, it))
         return OK
 
     def cmd_pb_sessions(self, conn, args):
         inbound, refusal = self._inbound(conn, args)
         if refusal:
             return Error(refusal)
+        if inbound.staging is None:
+            return Error("NOTSYNCED no transfer under way")
         entries = []
         for i in range(2, len(args) - 3, 4):
             client, seq, used, reply = args[i : i + 4]
             entries.append((client, (int(seq), decode_reply(reply), float(used))))
-        self.store.sessions.load(entries)
+        inbound.staging.sessions.load(entries)
         return OK
 
     def cmd_pb_synced(self, conn, args):
@@ -489,6 +509,7 @@ class Node(RespServer):
         if refusal:
             return Error(refusal)
         held, inbound.queue = inbound.queue, None
+        self.store, inbound.staging = inbound.staging, None
         for now, requests in held:
             self._apply_forwarded(requests, now)
         log.info("view %d: state received: %d keys, %d exactly-once clients", inbound.viewnum,

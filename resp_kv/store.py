@@ -164,14 +164,27 @@ class Store:
         return OK
 
     def cmd_incr(self, args):
-        raw = self.data.get(args[1], b"0")
-        value = _parse_int64(raw)
+        return self._add(args[1], 1)
+
+    def cmd_incrby(self, args):
+        delta = _parse_int64(args[2])
+        return NOT_INTEGER if delta is None else self._add(args[1], delta)
+
+    def cmd_decr(self, args):
+        return self._add(args[1], -1)
+
+    def cmd_decrby(self, args):
+        delta = _parse_int64(args[2])
+        return NOT_INTEGER if delta is None or delta == INT64_MIN else self._add(args[1], -delta)
+
+    def _add(self, key: bytes, delta: int):
+        value = _parse_int64(self.data.get(key, b"0"))
         if value is None:
             return NOT_INTEGER
-        if value == INT64_MAX:
+        value += delta
+        if not INT64_MIN <= value <= INT64_MAX:
             return Error("ERR increment or decrement would overflow")
-        value += 1
-        self.data[args[1]] = b"%d" % value
+        self.data[key] = b"%d" % value
         return value
 
     def cmd_dbsize(self, args):

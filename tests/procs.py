@@ -107,3 +107,51 @@ def viewd_proc(port: int | None = None, *extra: str) -> Proc:
 def pbd_proc(viewd_addr: str, port: int | None = None, *extra: str) -> Proc:
     port = port or free_port()
     return Proc(python_module("resp_kv") + ["--viewd", viewd_addr, "--port", str(port), *extra], port, "pbd")
+
+
+def role(proc: Proc) -> str:
+    """What the server says it is: 'primary', 'backup', 'idle', 'fenced' or 'restarted'."""
+    info = proc.client(socket_timeout=2).info("replication")
+    return info["pb_role"]
+
+
+def wait_role(proc: Proc, wanted: str, timeout: float = 10.0) -> None:
+    wait_for(lambda: role(proc) == wanted, timeout, what=f"{proc.addr} to be {wanted}")
+
+
+class Cluster:
+    """viewd and some pbd servers, started together and killed together."""
+
+    def __init__(self, servers: int = 1, ping_interval: float = 0.1, pbd_args=()):
+        self.ping_interval = ping_interval
+        self.pbd_args = list(pbd_args)
+        self.viewd = viewd_proc(None, "--ping-interval", str(ping_interval)).start()
+        self.servers: list[Proc] = []
+        for _ in range(servers):
+            self.add_server()
+
+    def add_server(self, port: int | None = None) -> Proc:
+        proc = pbd_proc(self.viewd.addr, port, "--ping-interval", str(self.ping_interval), *self.pbd_args).start()
+        self.servers.append(proc)
+        return proc
+
+    def view(self) -> tuple[int, str, str]:
+        n, p, b = self.viewd.client().execute_command("VIEW.GET")
+        return int(n), p.decode(), b.decode()
+
+    def by_addr(self, addr: str) -> Proc:
+        return next(s for s in self.servers if s.addr == addr and s.alive())
+
+    def wait_view(self, predicate, timeout: float = 10.0, what: str = "view"):
+        return wait_for(lambda: (v := self.view()) and predicate(*v) and v, timeout, what=what)
+
+    def primary(self) -> Proc:
+        """The serving primary once viewd names one and it answers as primary."""
+        _, p, _ = self.wait_view(lambda n, p, b: bool(p), what="a primary")
+        proc = self.by_addr(p)
+        wait_role(proc, "primary")
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.servers + [self.viewd]:
+            proc.kill()
