@@ -100,6 +100,7 @@ ADMIN_COMMANDS = [
     c("ROLE", 1, "admin fast"),
     c("CONFIG", -2, "admin"),
     c("WAIT", 3, "admin"),
+    c("DEBUG", -2, "admin"),  # DEBUG DIGEST: a fingerprint of the data, to compare two servers
 ]
 
 

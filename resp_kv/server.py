@@ -22,6 +22,7 @@ backup that knows a newer view refuses, and the primary fences itself.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import os
 import time
@@ -31,9 +32,11 @@ import hiredis
 
 from viewd.core import View
 
-from .commands import ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, Command, wrong_arity
+from .commands import (
+    ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, Command, unknown_subcommand, wrong_arity,
+)
 from .daemon import parse_address
-from .protocol import OK, Error, decode_reply, encode, encode_command
+from .protocol import OK, Error, Status, decode_reply, encode, encode_command
 from .replication import Replica
 from .respserver import NO_REPLY, Deferred, RespServer, format_info
 from .store import Store
@@ -600,7 +603,6 @@ class Node(RespServer):
     def cmd_config(self, conn, args):
         sub = args[1].upper()
         if sub == b"GET" and len(args) >= 3:
-            import fnmatch
             s = self.settings
             settings = {"save": "", "appendonly": "no", "databases": "1", "port": str(s.port), "bind": s.bind,
                         "advertise": s.advertise, "viewd": s.viewd, "ping-interval": str(s.ping_interval),
@@ -616,8 +618,12 @@ class Node(RespServer):
             return OK
         if sub in (b"GET", b"SET"):
             return Error(f"ERR CONFIG {sub.decode()} is not supported for these arguments")
-        from .commands import unknown_subcommand
         return unknown_subcommand(args[1], "CONFIG")
+
+    def cmd_debug(self, conn, args):
+        if args[1].upper() == b"DIGEST" and len(args) == 2:
+            return Status(self.store.digest())
+        return unknown_subcommand(args[1], "DEBUG")
 
     def cmd_wait(self, conn, args):
         try:

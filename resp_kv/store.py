@@ -15,6 +15,7 @@ used one when there are more than ``max_sessions``.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -195,6 +196,14 @@ class Store:
             return SYNTAX_ERROR
         self.data.clear()
         return OK
+
+    def digest(self) -> str:
+        """A fingerprint of the data (not of the exactly-once table): equal data, equal digest."""
+        h = hashlib.sha1()
+        for key in sorted(self.data):
+            value = self.data[key]
+            h.update(b"%d:%b%d:%b" % (len(key), key, len(value), value))
+        return h.hexdigest() if self.data else "0" * 40
 
     # ------------------------------------------------------------------ snapshots
 
