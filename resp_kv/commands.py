@@ -91,7 +91,7 @@ REPLICATION_COMMANDS = [
     c("PB.LOAD", -2, "internal"),  # PB.LOAD <view> <key> <value> ...: a chunk of it
     c("PB.SESSIONS", -2, "internal"),  # PB.SESSIONS <view> <client> <seq> <used> <reply> ...
     c("PB.SYNCED", 2, "internal"),  # PB.SYNCED <view>: the transfer is complete
-    c("PB.BATCH", 4, "internal"),  # PB.BATCH <view> <now> <count>, then <count> requests
+    c("PB.BATCH", 4, "internal"),  # PB.BATCH <view> <now> <requests>: client requests as sent
 ]
 
 # pbd's administrative commands: answered locally from the server's own state.

@@ -22,6 +22,7 @@ Errors are raised as :class:`ProtocolError` with Redis's wording; the caller ans
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 import hiredis
 
@@ -85,10 +86,7 @@ def _header(buf, pos: int, kind: bytes, limit: int, name: str) -> tuple[int | No
         if len(buf) - pos > MAX_INLINE_SIZE:
             raise ProtocolError(f"too big {'mbulk' if name == 'multibulk' else 'bulk'} count string")
         return None, pos
-    try:
-        value = int(buf[pos + 1 : eol])
-    except ValueError:
-        value = -2
+    value = _strict_int(bytes(buf[pos + 1 : eol]))
     if name == "multibulk" and value <= 0:
         # "*0" and "*-1" are empty requests that Redis silently skips.
         if value in (0, -1):
@@ -97,6 +95,14 @@ def _header(buf, pos: int, kind: bytes, limit: int, name: str) -> tuple[int | No
     if value < 0 or value > limit:
         raise ProtocolError(f"invalid {name} length")
     return value, eol + 2
+
+
+_INTEGER = re.compile(rb"-?[1-9][0-9]{0,18}|0")
+
+
+def _strict_int(text: bytes) -> int:
+    """Redis's string2ll: digits, an optional '-', no leading zeros; -2 when it is not one."""
+    return int(text) if _INTEGER.fullmatch(text) else -2
 
 
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
@@ -156,9 +162,8 @@ def split_inline(line: bytes) -> list[bytes]:
         args.append(bytes(word))
 
 
-def _canonical_size(count: int, lengths: list[int]) -> int:
-    """Bytes of ``*<count>`` and its bulk strings of ``lengths``, encoded the usual way."""
-    return 3 + len(str(count)) + sum(lengths) + 5 * count + sum(map(len, map(str, lengths)))
+class _Unexpected(Exception):
+    """hiredis returned something no request can be (a status, an integer, ...)."""
 
 
 def _is_hex(two: bytes) -> bool:
@@ -168,19 +173,24 @@ def _is_hex(two: bytes) -> bool:
 class RequestParser:
     """Turns the bytes of one connection into requests (each a list of bytes arguments).
 
-    ``feed(data)`` returns the complete requests found so far. A protocol violation raises
+    ``feed(data)`` returns the complete requests found so far; ``exact`` then says whether
+    ``data`` was precisely those requests, canonically encoded. A protocol violation raises
     :class:`ProtocolError` carrying the requests that came before it (``.requests``), so the
     caller can answer those first, as Redis does.
     """
 
-    __slots__ = ("_reader", "_slow", "_walk")
+    __slots__ = ("_reader", "_slow", "_walk", "exact")
 
     def __init__(self) -> None:
         self._reader = hiredis.Reader()
         self._slow: bytearray | None = None  # set while on the slow path
         self._walk: tuple[int, int | None] | None = None  # how far the frame at _slow[0] was checked
+        # True when the last chunk fed held exactly the requests returned, canonically
+        # encoded: the chunk itself can then stand for them (pbd forwards it as it is).
+        self.exact = False
 
     def feed(self, data: bytes) -> list[list[bytes]]:
+        self.exact = False
         if self._slow is not None:
             self._slow += data
             return self._drain_slow([])
@@ -192,33 +202,31 @@ class RequestParser:
         reader = self._reader
         reader.feed(data)
         requests: list[list[bytes]] = []
-        frames = 0  # frames hiredis returned, empty ones ("*0") included
-        size = 0  # their size, as encoded canonically
-        while True:
-            try:
-                req = reader.gets()
-            except hiredis.ProtocolError:
-                return self._resume_slow(data, frames, requests)
-            if req is False:
-                break
-            if req.__class__ is list and req:
-                lengths = []
-                for arg in req:
-                    if arg.__class__ is not bytes:
-                        return self._resume_slow(data, frames, requests)
-                    lengths.append(len(arg))
-                size += _canonical_size(len(req), lengths)
-                requests.append(req)
-            elif req is None or req == []:
-                size += 5 if req is None else 4
-            else:
-                return self._resume_slow(data, frames, requests)
-            frames += 1
+        empty = 0  # frames "*0" / "*-1": nothing to run, but bytes to account for
+        empty_size = 0
+        try:
+            while (req := reader.gets()) is not False:
+                if req.__class__ is list and req:
+                    requests.append(req)
+                elif req is None or req == []:
+                    empty += 1
+                    empty_size += 5 if req is None else 4
+                else:
+                    raise _Unexpected
+        except (hiredis.ProtocolError, _Unexpected):
+            return self._resume_slow(data, 0, [])  # parse the whole chunk again, carefully
+        args = list(chain.from_iterable(requests))
+        if args and set(map(type, args)) != {bytes}:
+            return self._resume_slow(data, 0, [])
         # hiredis cannot say whether it holds half a frame. It does not exactly when the frames
         # it returned account for every byte: a frame is never shorter than its canonical
         # encoding, so the sizes can only add up to len(data) when nothing is left over.
+        lengths = list(map(len, args))
+        size = (empty_size + sum(lengths) + 5 * len(lengths) + sum(map(len, map(str, lengths)))
+                + 3 * len(requests) + sum(map(len, map(str, map(len, requests)))))
         if size != len(data):
-            return self._resume_slow(data, frames, requests)
+            return self._resume_slow(data, len(requests) + empty, requests)
+        self.exact = True
         return requests
 
     def _resume_slow(self, data: bytes, frames: int, requests: list[list[bytes]]) -> list[list[bytes]]:
@@ -242,7 +250,10 @@ class RequestParser:
                         break
                     self._walk = None
                     self._reader.feed(bytes(buf[pos:end]))
-                    req = self._reader.gets()
+                    try:
+                        req = self._reader.gets()
+                    except hiredis.ProtocolError as exc:  # checked above; kept as a safety net
+                        raise ProtocolError(str(exc).lower()) from None
                     pos = end
                     if req:  # "*0" and "*-1" give [] and None: nothing to run
                         requests.append(req)
@@ -298,6 +309,12 @@ NULL_RESP3 = b"_\r\n"
 
 def encode(value, resp3: bool = False) -> bytes:
     """Encode one reply value. bytes/str are bulk strings; see the classes above for the rest."""
+    if value.__class__ is bytes:
+        return b"$%d\r\n%b\r\n" % (len(value), value)
+    if value is OK:
+        return OK_REPLY
+    if value is None:
+        return NULL_RESP3 if resp3 else NULL_BULK
     out: list[bytes] = []
     _encode_into(out, value, resp3)
     return b"".join(out)

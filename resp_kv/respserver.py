@@ -24,21 +24,20 @@ REDIS_VERSION = "7.2.0"  # what we tell clients we are compatible with
 log = logging.getLogger(__name__)
 
 
-NO_REPLY = object()  # execute() result for a request that gets no reply of its own
-
-
 class Deferred:
-    """A reply that is not known yet; ``settle`` fills it in and wakes its connection."""
+    """Replies that may not be sent yet: the encoded replies of requests that wait for
+    something (pbd's backup). ``done`` releases them; ``fail`` replaces each with an error."""
 
-    __slots__ = ("conn", "value", "done")
+    __slots__ = ("conn", "value", "count", "done")
 
-    def __init__(self, conn: "RespConnection", value=None):
+    def __init__(self, conn: "RespConnection", value: bytes, count: int):
         self.conn = conn
-        self.value = value
+        self.value = value  # the encoded replies, in order
+        self.count = count  # how many replies that is
         self.done = False
 
-    def settle(self, value) -> None:
-        self.value = value
+    def fail(self, error: "Error") -> None:
+        self.value = encode(error, self.conn.resp3) * self.count
         self.done = True
 
 
@@ -56,7 +55,7 @@ class RespConnection(asyncio.Protocol):
         self.addr = ""
         self.laddr = ""
         self.transport: asyncio.Transport | None = None
-        self.replies: deque = deque()  # encoded bytes, or Deferred, in request order
+        self.replies: deque = deque()  # encoded replies (bytes) or Deferred, in request order
         self.closing = False  # QUIT or a protocol error: close once the replies are out
         self.commands = 0
         self.replication = None  # set by pbd on a primary's link into its backup
@@ -88,25 +87,12 @@ class RespConnection(asyncio.Protocol):
             requests = self.parser.feed(data)
         except ProtocolError as exc:
             requests, error = exc.requests, exc
-        execute = self.server.execute
-        replies = self.replies
-        resp3 = self.resp3
-        for args in requests:
-            if self.closing:
-                break
-            self.commands += 1
-            reply = execute(self, args)
-            if reply.__class__ is Deferred:
-                replies.append(reply)
-            elif reply is NO_REPLY:
-                continue
-            else:
-                if self.resp3 is not resp3:  # HELLO switched protocols mid-batch
-                    resp3 = self.resp3
-                replies.append(encode(reply, resp3))
+        if requests and not self.closing:
+            self.commands += len(requests)
+            self.server.execute_chunk(self, requests, data if self.parser.exact else None)
         if error is not None and not self.closing:
             log.debug("client %s: %s", self.addr, error)
-            replies.append(encode(Error(f"ERR {error}")))
+            self.replies.append(encode(Error(f"ERR {error}")))
             self.closing = True
         self.flush()
 
@@ -125,7 +111,7 @@ class RespConnection(asyncio.Protocol):
             if head.__class__ is Deferred:
                 if not head.done:
                     break
-                head = encode(head.value, self.resp3)
+                head = head.value
             out.append(head)
             replies.popleft()
         if out and self.transport is not None:
@@ -177,6 +163,18 @@ class RespServer:
         """Drop every client connection, as Redis does when its role changes."""
         for conn in list(self.connections.values()):
             conn.close()
+
+    def execute_chunk(self, conn: RespConnection, requests: list[list[bytes]], raw: bytes | None) -> None:
+        """Run the requests of one chunk of a connection's bytes, queueing their replies.
+
+        ``raw`` is the chunk itself when it held exactly these requests (else None).
+        """
+        replies = conn.replies
+        for args in requests:
+            reply = self.execute(conn, args)
+            replies.append(encode(reply, conn.resp3))
+            if conn.closing:
+                break
 
     def execute(self, conn: RespConnection, args: list[bytes]):
         cmd = self.table.resolve(args)
@@ -307,4 +305,4 @@ def format_info(sections: dict[str, dict[str, object]], wanted: list[bytes]) -> 
     return "\r\n\r\n".join(parts) + "\r\n" if parts else ""
 
 
-__all__ = ["NO_REPLY", "Deferred", "RespConnection", "RespServer", "format_info", "REDIS_VERSION", "SYNTAX_ERROR"]
+__all__ = ["Deferred", "RespConnection", "RespServer", "format_info", "REDIS_VERSION", "SYNTAX_ERROR"]

@@ -10,7 +10,7 @@ advertised address (replies come back in order, one per message):
     PB.LOAD <view> <k> <v> ...         chunks of a snapshot of the primary's data
     PB.SESSIONS <view> <c> <seq> <used> <reply> ...   the exactly-once table
     PB.SYNCED <view>                   the transfer is complete
-    PB.BATCH <view> <now> <n>          followed by n client requests, as the clients sent them
+    PB.BATCH <view> <now> <requests>   client requests, as the clients sent them
 
 Every data command a primary runs goes into the batch of its event-loop turn; the batch is sent
 once the turn ends, and the clients' replies are released when the backup acknowledges it. A
@@ -36,9 +36,9 @@ from .commands import (
     ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, Command, unknown_subcommand, wrong_arity,
 )
 from .daemon import parse_address
-from .protocol import OK, Error, Status, decode_reply, encode, encode_command
+from .protocol import OK, Error, ProtocolError, RequestParser, Status, decode_reply, encode, encode_command
 from .replication import Replica
-from .respserver import NO_REPLY, Deferred, RespServer, format_info
+from .respserver import Deferred, RespServer, format_info
 from .store import Store
 
 log = logging.getLogger("pbd")
@@ -152,19 +152,15 @@ class BackupLink(asyncio.Protocol):
 
 
 class Inbound:
-    """The backup's side of one link from a primary: who sent it, and the batch being read."""
+    """The backup's side of one link from a primary: who sent it, and the transfer under way."""
 
-    __slots__ = ("viewnum", "sender", "remaining", "refusal", "now", "queue", "batch", "staging")
+    __slots__ = ("viewnum", "sender", "queue", "staging")
 
-    def __init__(self, viewnum: int, sender: str, staging: Store | None = None):
+    def __init__(self, viewnum: int, sender: str, staging: Store):
         self.viewnum = viewnum
         self.sender = sender
-        self.remaining = 0  # requests still to read of the current PB.BATCH
-        self.refusal: str | None = None  # why the current batch is refused
-        self.now = 0.0
-        self.queue: list | None = []  # batches held back until the transfer is complete
-        self.batch: list[list[bytes]] = []
-        self.staging = staging  # the state being received; replaces the store when complete
+        self.staging: Store | None = staging  # the state coming in; replaces the store when complete
+        self.queue: list | None = []  # batches held back until then
 
 
 class Node(RespServer):
@@ -181,16 +177,17 @@ class Node(RespServer):
         self.link: BackupLink | None = None
         self.link_task: asyncio.Task | None = None
         self.ping_task: asyncio.Task | None = None
+        self.data_by_name: dict[bytes, Command] = {}  # request name as sent -> data command
         # Batching: requests run in this event-loop turn, and batches not yet acknowledged.
-        self.batch_frames: list[bytes] = []
+        self.batch: list[bytes] = []  # the requests, encoded
         self.batch_replies: list[Deferred] = []
         self.batch_now = 0.0
         self.batch_id = 0
         self.unacked: deque[tuple[int, list[Deferred]]] = deque()
         self.inbound: Inbound | None = None  # backup: the link of the latest PB.SYNC
         self.stats = dict.fromkeys(
-            ("data_commands", "forwarded_batches", "forwarded_commands", "state_transfers_sent",
-             "state_transfers_received", "fenced_requests", "link_resyncs", "view_changes"), 0)
+            ("data_commands", "forwarded_batches", "state_transfers_sent",
+             "state_transfers_received", "fenced_requests", "view_changes"), 0)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -261,29 +258,64 @@ class Node(RespServer):
 
     # ------------------------------------------------------------------ client commands
 
+    def execute_chunk(self, conn, requests, raw) -> None:
+        """Run one chunk of a client's requests. On a primary with a backup, the data commands
+        join this event-loop turn's batch, and the chunk's replies wait for the backup."""
+        replica = self.replica
+        if not (replica.serving and replica.view.backup):
+            return super().execute_chunk(conn, requests, raw)
+        if not self.batch:
+            self.batch_now = time.time()
+            asyncio.get_running_loop().call_soon(self._send_batch)
+        out = []
+        forwarded = [] if raw is None else None  # re-encoded data requests, when raw won't do
+        data_commands = 0
+        for args in requests:
+            cmd = self.data_command(args)
+            if cmd is not None:
+                reply = self._apply(cmd, args, self.batch_now)
+                data_commands += 1
+                if forwarded is not None:
+                    forwarded.append(encode_command(args))
+            else:
+                reply = self.execute(conn, args)
+            out.append(encode(reply, conn.resp3))
+            if conn.closing:  # QUIT: the rest of the chunk is not run, so not forwarded either
+                if forwarded is None:
+                    forwarded = [encode_command(a) for a in requests[: len(out)] if self.data_command(a)]
+                break
+        if not data_commands:
+            conn.replies.extend(out)
+            return
+        self.stats["data_commands"] += data_commands
+        # The backup runs the chunk as it came (only its data commands do anything there).
+        self.batch.append(raw if forwarded is None else b"".join(forwarded))
+        reply = Deferred(conn, b"".join(out), len(out))
+        self.batch_replies.append(reply)
+        conn.replies.append(reply)
+
+    def data_command(self, args: list[bytes]) -> Command | None:
+        """The data command a request runs, if it is one with a valid arity."""
+        cmd = self.data_by_name.get(args[0])
+        if cmd is None:
+            found = self.table.lookup(args[0])
+            if found is None or found.name not in self.data_commands:
+                return None
+            cmd = self.data_by_name[args[0]] = found
+        return cmd if cmd.arity_ok(len(args)) else None
+
     def execute(self, conn, args):
-        inbound = conn.replication
-        if inbound is not None and inbound.remaining:
-            return self._read_forwarded(inbound, args)
+        """One request, answered at once (no backup to wait for)."""
         cmd = self.table.lookup(args[0])
         if cmd is None or cmd.name not in self.data_commands:
             return super().execute(conn, args)
         if not cmd.arity_ok(len(args)):
             return wrong_arity(cmd.name)
-        replica = self.replica
-        if not replica.serving:
+        if not self.replica.serving:
             self.stats["fenced_requests"] += 1
             return self._readonly()
         self.stats["data_commands"] += 1
-        if not replica.view.backup:
-            return self._apply(cmd, args, time.time())
-        if not self.batch_frames:
-            self.batch_now = time.time()
-            asyncio.get_running_loop().call_soon(self._send_batch)
-        reply = Deferred(conn, self._apply(cmd, args, self.batch_now))
-        self.batch_frames.append(encode_command(args))
-        self.batch_replies.append(reply)
-        return reply
+        return self._apply(cmd, args, time.time())
 
     def _apply(self, cmd: Command, args: list[bytes], now: float):
         """Run a data request on the store, unwrapping KV.ONCE."""
@@ -309,21 +341,19 @@ class Node(RespServer):
     # ------------------------------------------------------------------ primary: forwarding
 
     def _send_batch(self) -> None:
-        frames, replies = self.batch_frames, self.batch_replies
-        if not frames:
+        """Close this turn's batch: send it to the backup if a link is up; either way it is
+        acknowledged by the backup's reply to it, or to the snapshot that will contain it."""
+        if not self.batch:
             return
-        self.batch_frames, self.batch_replies = [], []
+        pieces, replies = self.batch, self.batch_replies
+        self.batch, self.batch_replies = [], []
         self.batch_id += 1
         self.unacked.append((self.batch_id, replies))
         link = self.link
         if link is not None and link.forwarding and not link.closed:
-            header = encode_command((b"PB.BATCH", b"%d" % link.viewnum, repr(self.batch_now).encode(),
-                                     b"%d" % len(frames)))
-            frames.insert(0, header)
-            link.send(b"".join(frames), "batch", self.batch_id)
+            link.send(encode_command((b"PB.BATCH", b"%d" % link.viewnum, repr(self.batch_now).encode(),
+                                      b"".join(pieces))), "batch", self.batch_id)
             self.stats["forwarded_batches"] += 1
-            self.stats["forwarded_commands"] += len(replies)
-        # Otherwise the snapshot that starts the next link will contain this batch.
 
     def _release_upto(self, batch_id: int) -> None:
         """The backup holds every batch up to ``batch_id``: their replies may go out."""
@@ -343,9 +373,9 @@ class Node(RespServer):
         conns = {}
         while self.unacked:
             for reply in self.unacked.popleft()[1]:
-                reply.value, reply.done = error, True
+                reply.fail(error)
                 conns[reply.conn.id] = reply.conn
-                self.stats["fenced_requests"] += 1
+                self.stats["fenced_requests"] += reply.count
         for conn in conns.values():
             conn.flush()
 
@@ -520,39 +550,26 @@ class Node(RespServer):
         return OK
 
     def cmd_pb_batch(self, conn, args):
+        if len(args) != 4:
+            return wrong_arity("pb.batch")
         inbound, refusal = self._inbound(conn, args)
-        count = _int(args[3])
-        if inbound is None:
-            if count <= 0:
-                return Error(refusal)
-            inbound = conn.replication = Inbound(-1, "")
-        inbound.refusal = refusal
-        inbound.now = float(args[2])
-        inbound.remaining = count
-        inbound.batch = []
-        if count <= 0:
-            return Error(refusal) if refusal else OK
-        return NO_REPLY
-
-    def _read_forwarded(self, inbound: Inbound, args):
-        inbound.batch.append(args)
-        inbound.remaining -= 1
-        if inbound.remaining:
-            return NO_REPLY
-        batch, inbound.batch = inbound.batch, []
-        if inbound.refusal:
-            return Error(inbound.refusal)
-        if inbound.queue is not None:
-            inbound.queue.append((inbound.now, batch))
+        if refusal:
+            return Error(refusal)
+        try:
+            requests = RequestParser().feed(args[3])
+            now = float(args[2])
+        except (ProtocolError, ValueError) as exc:
+            return Error(f"ERR malformed PB.BATCH: {exc}")
+        if inbound.queue is not None:  # the transfer is still coming in: hold the batch
+            inbound.queue.append((now, requests))
         else:
-            self._apply_forwarded(batch, inbound.now)
+            self._apply_forwarded(requests, now)
         return OK
 
     def _apply_forwarded(self, requests: list[list[bytes]], now: float) -> None:
-        commands = self.data_commands
         for args in requests:
-            cmd = self.table.lookup(args[0])
-            if cmd is not None and cmd.name in commands and cmd.arity_ok(len(args)):
+            cmd = self.data_command(args)
+            if cmd is not None:
                 self._apply(cmd, args, now)
 
     # ------------------------------------------------------------------ admin commands

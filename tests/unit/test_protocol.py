@@ -74,6 +74,8 @@ def test_large_value_across_many_chunks():
     (b"*1\r\n$-5\r\n", "invalid bulk length"),
     (b"*1\r\n$x\r\n", "invalid bulk length"),
     (b"*x\r\n", "invalid multibulk length"),
+    (b"*1\r\n$04\r\nPING\r\n", "invalid bulk length"),  # no leading zeros, as string2ll
+    (b"*01\r\n$4\r\nPING\r\n", "invalid multibulk length"),
     (b"*1\r\n:5\r\n", "expected '\\$', got ':'"),
     (b"*1\r\n+OK\r\n", "expected '\\$', got '\\+'"),
 ])
@@ -122,3 +124,12 @@ def test_reply_encoding_in_both_protocols(value, resp2, resp3):
 def test_decode_reply_inverts_encode(value):
     decoded = decode_reply(encode(value))
     assert decoded == value and type(decoded) is type(value)
+
+
+def test_exact_says_when_a_chunk_is_precisely_the_requests_returned():
+    parser = RequestParser()
+    data = b"".join(encode_command(r) for r in PIPELINE)
+    assert parser.feed(data) == PIPELINE and parser.exact
+    assert parser.feed(data[:10]) == [] and not parser.exact
+    assert parser.feed(data[10:]) == PIPELINE and not parser.exact  # it began mid-frame
+    assert parser.feed(b"PING\r\n") == [[b"PING"]] and not parser.exact  # inline
