@@ -37,7 +37,7 @@ import resp_kv  # noqa: E402
 
 def redis_server(*extra: str) -> Proc:
     port = free_port()
-    return Proc(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", *extra], port,
+    return Proc(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", "/tmp", *extra], port,
                 "redis-server").start()
 
 
