@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         await server.start(args.bind, args.port)
         return server.stop
 
-    run("viewd", start)
+    run("viewd", start, f"{args.bind}:{args.port}")
 
 
 if __name__ == "__main__":
