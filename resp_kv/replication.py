@@ -67,28 +67,25 @@ class Replica:
         self.backup_synced = False  # primary: the backup holds the full state over the current link
         self.backup_ready = 0  # primary: the view whose backup has held the full state
         self.receiving = 0  # backup: the view whose state transfer is under way
+        # primary (serving), backup, idle, fenced, or restarted (named, without state)
+        self.role = "idle"
+        self.serving = False
 
     # ------------------------------------------------------------------ roles
 
-    @property
-    def role(self) -> str:
-        """primary (serving), backup, idle, fenced, or restarted (named, without state)."""
+    def _update_role(self) -> None:
+        """Recompute ``role`` and ``serving`` (read on every request, so kept, not derived)."""
         v = self.view
         if v.viewnum and v.primary == self.me:
             if self.state_view != v.viewnum:
-                return "restarted"
-            return "fenced" if self.fenced_view >= v.viewnum else "primary"
-        if v.viewnum and v.backup == self.me:
-            return "backup"
-        return "idle"
-
-    @property
-    def serving(self) -> bool:
-        return self.role == "primary"
-
-    @property
-    def has_backup(self) -> bool:
-        return bool(self.view.backup)
+                self.role = "restarted"
+            else:
+                self.role = "fenced" if self.fenced_view >= v.viewnum else "primary"
+        elif v.viewnum and v.backup == self.me:
+            self.role = "backup"
+        else:
+            self.role = "idle"
+        self.serving = self.role == "primary"
 
     def ping_viewnum(self) -> int:
         """The view number to send with the next ping (and remember as acknowledged)."""
@@ -122,6 +119,7 @@ class Replica:
         if new_backup or not view.backup:
             self.backup_synced = False
         self.receiving = 0
+        self._update_role()
         return Transition(old_role, self.role, new_backup and self.state_view == view.viewnum)
 
     # ------------------------------------------------------------------ primary side
@@ -138,6 +136,7 @@ class Replica:
         """The backup refused a message tagged ``viewnum``: 'fence', 'retry' or 'resync'."""
         if reason.startswith(NOT_BACKUP):
             self.fenced_view = max(self.fenced_view, viewnum)
+            self._update_role()
             return "fence"
         if reason.startswith(NOT_SYNCED):
             self.backup_synced = False
@@ -178,4 +177,5 @@ class Replica:
         if refusal is None:
             self.receiving = 0
             self.state_view = viewnum
+            self._update_role()
         return refusal
