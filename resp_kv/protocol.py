@@ -6,14 +6,18 @@ A request is either a multibulk frame (``*<n>\\r\\n`` then ``n`` bulk strings) o
 command (one line of space-separated words, as typed in telnet). Redis decides by the first
 byte of each request, and so do we.
 
-Decoding uses ``hiredis.Reader`` on the hot path. hiredis cannot tell us where in the stream it
-stopped, and it allocates an array as soon as it reads a multibulk header, so it only ever sees
-a chunk that (a) starts on a request boundary, (b) starts with ``*`` and (c) contains no
-number of seven or more digits after a ``*`` or ``$`` (so no header can ask for a huge
-allocation). Everything else goes to the slow path: a buffer of our own, where
-:func:`frame_end` checks a frame's headers against Redis's limits *before* hiredis parses it,
-and inline lines are split by :func:`split_inline`. When the slow buffer empties, the fast path
-resumes.
+Decoding uses ``hiredis.Reader`` on the hot path, fed only chunks that start on a request
+boundary with ``*``. hiredis cannot tell where in the stream it stopped, so after a chunk we
+check that the requests it returned account for every byte of it (see ``feed``). When they do
+not (the chunk ends mid-request, or holds something hiredis should not have accepted), the rest
+goes to the slow path: a buffer of our own, where :func:`frame_end` checks a frame's headers
+against Redis's limits before hiredis parses it, and inline lines are split by
+:func:`split_inline`. When the slow buffer empties, the fast path resumes.
+
+A request cut at the end of a chunk has had its headers read by hiredis before the slow path
+refuses a huge one: hiredis then reserves (calloc) but never touches room for the elements, so
+the memory used stays bounded by the bytes received, and a count too big to reserve at all is
+refused the same way.
 
 Errors are raised as :class:`ProtocolError` with Redis's wording; the caller answers
 ``-ERR Protocol error: ...`` and closes the connection. This module does no I/O.
@@ -30,8 +34,6 @@ MAX_MULTIBULK_COUNT = 1024 * 1024  # Redis: more elements is "invalid multibulk 
 MAX_BULK_LENGTH = 512 * 1024 * 1024  # Redis's proto-max-bulk-len
 MAX_INLINE_SIZE = 64 * 1024  # Redis's PROTO_INLINE_MAX_SIZE
 
-# A '*' or '$' followed by 7+ digits could be a header asking for >= 1,000,000 of something.
-_SUSPICIOUS = re.compile(rb"[*$][0-9]{7,}")
 
 
 class ProtocolError(Exception):
@@ -196,7 +198,7 @@ class RequestParser:
             return self._drain_slow([])
         if not data:
             return []
-        if data[0] != 0x2A or _SUSPICIOUS.search(data):
+        if data[0] != 0x2A:
             self._slow = bytearray(data)
             return self._drain_slow([])
         reader = self._reader
@@ -213,7 +215,7 @@ class RequestParser:
                     empty_size += 5 if req is None else 4
                 else:
                     raise _Unexpected
-        except (hiredis.ProtocolError, _Unexpected):
+        except (hiredis.ProtocolError, MemoryError, _Unexpected):
             return self._resume_slow(data, 0, [])  # parse the whole chunk again, carefully
         args = list(chain.from_iterable(requests))
         if args and set(map(type, args)) != {bytes}:
@@ -221,9 +223,9 @@ class RequestParser:
         # hiredis cannot say whether it holds half a frame. It does not exactly when the frames
         # it returned account for every byte: a frame is never shorter than its canonical
         # encoding, so the sizes can only add up to len(data) when nothing is left over.
-        lengths = list(map(len, args))
-        size = (empty_size + sum(lengths) + 5 * len(lengths) + sum(map(len, map(str, lengths)))
-                + 3 * len(requests) + sum(map(len, map(str, map(len, requests)))))
+        lengths = tuple(map(len, args))
+        size = (empty_size + sum(lengths) + 2 * len(lengths) + len(b"$%d\r\n" * len(lengths) % lengths)
+                + len(b"*%d\r\n" * len(requests) % tuple(map(len, requests))))
         if size != len(data):
             return self._resume_slow(data, len(requests) + empty, requests)
         self.exact = True

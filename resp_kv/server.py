@@ -27,6 +27,7 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 
 import hiredis
 
@@ -36,7 +37,9 @@ from .commands import (
     ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, Command, unknown_subcommand, wrong_arity,
 )
 from .daemon import parse_address
-from .protocol import OK, Error, ProtocolError, RequestParser, Status, decode_reply, encode, encode_command
+from .protocol import (
+    OK, OK_REPLY, Error, ProtocolError, RequestParser, Status, decode_reply, encode, encode_command,
+)
 from .replication import Replica
 from .respserver import Deferred, RespServer, format_info
 from .store import Store
@@ -177,7 +180,9 @@ class Node(RespServer):
         self.link: BackupLink | None = None
         self.link_task: asyncio.Task | None = None
         self.ping_task: asyncio.Task | None = None
-        self.data_by_name: dict[bytes, Command] = {}  # request name as sent -> data command
+        # A data command's name as clients spell it -> (arity, function of the request).
+        self.runners: dict[bytes, tuple[int, Callable]] = {}
+        self.now = 0.0  # the time KV.ONCE records: the batch's, so the backup records the same
         # Batching: requests run in this event-loop turn, and batches not yet acknowledged.
         self.batch: list[bytes] = []  # the requests, encoded
         self.batch_replies: list[Deferred] = []
@@ -259,50 +264,66 @@ class Node(RespServer):
     # ------------------------------------------------------------------ client commands
 
     def execute_chunk(self, conn, requests, raw) -> None:
-        """Run one chunk of a client's requests. On a primary with a backup, the data commands
-        join this event-loop turn's batch, and the chunk's replies wait for the backup."""
+        """Run one chunk of a client's requests (the hot path).
+
+        On a primary with a backup, the data commands join this event-loop turn's batch, and
+        the chunk's replies wait, as one, for the backup to accept the batch."""
         replica = self.replica
-        if not (replica.serving and replica.view.backup):
-            return super().execute_chunk(conn, requests, raw)
-        if not self.batch:
-            self.batch_now = time.time()
+        if not replica.serving:
+            return super().execute_chunk(conn, requests, raw)  # READONLY, one by one
+        backup = replica.view.backup
+        if not backup:
+            self.now = time.time()
+        elif not self.batch:
+            self.now = self.batch_now = time.time()
             asyncio.get_running_loop().call_soon(self._send_batch)
+        runners = self.runners
         out = []
-        forwarded = [] if raw is None else None  # re-encoded data requests, when raw won't do
+        append = out.append
         data_commands = 0
         for args in requests:
-            cmd = self.data_command(args)
-            if cmd is not None:
-                reply = self._apply(cmd, args, self.batch_now)
+            runner = runners.get(args[0]) or self._runner(args[0])
+            if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+                reply = runner[1](args)
                 data_commands += 1
-                if forwarded is not None:
-                    forwarded.append(encode_command(args))
             else:
                 reply = self.execute(conn, args)
-            out.append(encode(reply, conn.resp3))
+            if reply.__class__ is bytes:
+                append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+            elif reply is OK:
+                append(OK_REPLY)
+            else:
+                append(encode(reply, conn.resp3))
             if conn.closing:  # QUIT: the rest of the chunk is not run, so not forwarded either
-                if forwarded is None:
-                    forwarded = [encode_command(a) for a in requests[: len(out)] if self.data_command(a)]
+                raw = None
+                requests = requests[: len(out)]
                 break
-        if not data_commands:
-            conn.replies.extend(out)
-            return
         self.stats["data_commands"] += data_commands
-        # The backup runs the chunk as it came (only its data commands do anything there).
-        self.batch.append(raw if forwarded is None else b"".join(forwarded))
+        if not (backup and data_commands):
+            conn.replies.append(b"".join(out))
+            return
+        # The backup runs the requests as they came (only the data commands do anything there).
+        if raw is None:
+            raw = b"".join([encode_command(args) for args in requests if self.data_command(args)])
+        self.batch.append(raw)
         reply = Deferred(conn, b"".join(out), len(out))
         self.batch_replies.append(reply)
         conn.replies.append(reply)
 
+    def _runner(self, name: bytes) -> tuple[int, Callable] | None:
+        """(arity, function of the request) for a data command's name as clients spell it."""
+        cmd = self.table.lookup(name)
+        if cmd is None or cmd.name not in self.data_commands:
+            return None
+        runner = self.runners[name] = (cmd.arity, self._apply_once if cmd is ONCE else self.store.handlers[cmd.name])
+        return runner
+
     def data_command(self, args: list[bytes]) -> Command | None:
         """The data command a request runs, if it is one with a valid arity."""
-        cmd = self.data_by_name.get(args[0])
-        if cmd is None:
-            found = self.table.lookup(args[0])
-            if found is None or found.name not in self.data_commands:
-                return None
-            cmd = self.data_by_name[args[0]] = found
-        return cmd if cmd.arity_ok(len(args)) else None
+        cmd = self.table.lookup(args[0])
+        if cmd is None or cmd.name not in self.data_commands or not cmd.arity_ok(len(args)):
+            return None
+        return cmd
 
     def execute(self, conn, args):
         """One request, answered at once (no backup to wait for)."""
@@ -315,12 +336,11 @@ class Node(RespServer):
             self.stats["fenced_requests"] += 1
             return self._readonly()
         self.stats["data_commands"] += 1
-        return self._apply(cmd, args, time.time())
+        self.now = time.time()
+        return self._runner(args[0])[1](args)
 
-    def _apply(self, cmd: Command, args: list[bytes], now: float):
-        """Run a data request on the store, unwrapping KV.ONCE."""
-        if cmd is not ONCE:
-            return self.store.apply(cmd, args)
+    def _apply_once(self, args: list[bytes]):
+        """KV.ONCE <client> <seq> <command> <args...>: run the command once per (client, seq)."""
         inner = args[3:]
         inner_cmd = self.table.lookup(inner[0])
         if inner_cmd is None or inner_cmd.name not in self.data_commands or inner_cmd is ONCE:
@@ -331,7 +351,12 @@ class Node(RespServer):
             seq = int(args[2])
         except ValueError:
             return Error("ERR KV.ONCE sequence number is not an integer")
-        return self.store.apply_once(args[1], seq, inner_cmd, inner, now)
+        return self.store.apply_once(args[1], seq, inner_cmd, inner, self.now)
+
+    def _use_store(self, store: Store) -> None:
+        """Replace the data (a completed transfer); the runners were bound to the old store."""
+        self.store = store
+        self.runners.clear()
 
     def _readonly(self) -> Error:
         r = self.replica
@@ -542,7 +567,8 @@ class Node(RespServer):
         if refusal:
             return Error(refusal)
         held, inbound.queue = inbound.queue, None
-        self.store, inbound.staging = inbound.staging, None
+        self._use_store(inbound.staging)
+        inbound.staging = None
         for now, requests in held:
             self._apply_forwarded(requests, now)
         log.info("view %d: state received: %d keys, %d exactly-once clients", inbound.viewnum,
@@ -567,10 +593,12 @@ class Node(RespServer):
         return OK
 
     def _apply_forwarded(self, requests: list[list[bytes]], now: float) -> None:
+        self.now = now
+        runners = self.runners
         for args in requests:
-            cmd = self.data_command(args)
-            if cmd is not None:
-                self._apply(cmd, args, now)
+            runner = runners.get(args[0]) or self._runner(args[0])
+            if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+                runner[1](args)
 
     # ------------------------------------------------------------------ admin commands
 

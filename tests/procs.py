@@ -52,7 +52,8 @@ class Proc:
 
     @property
     def addr(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        """The address viewd knows it by (its --advertise, if it has one)."""
+        return self.extra.get("advertise", f"127.0.0.1:{self.port}")
 
     def start(self) -> "Proc":
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -120,20 +121,48 @@ def wait_role(proc: Proc, wanted: str, timeout: float = 10.0) -> None:
 
 
 class Cluster:
-    """viewd and some pbd servers, started together and killed together."""
+    """viewd and some pbd servers, started together and killed together.
 
-    def __init__(self, servers: int = 1, ping_interval: float = 0.1, pbd_args=()):
+    A server added with ``proxied=True`` advertises a fault proxy in front of its port, so
+    clients and the primary's forwards both cross it; ``viewd_proxy=True`` puts another one
+    between that server and viewd. Proxies outlive restarts of their server (same port).
+    """
+
+    def __init__(self, servers: int = 1, ping_interval: float = 0.1, pbd_args=(), **server_kwargs):
         self.ping_interval = ping_interval
         self.pbd_args = list(pbd_args)
         self.viewd = viewd_proc(None, "--ping-interval", str(ping_interval)).start()
         self.servers: list[Proc] = []
+        self.proxies: dict[int, object] = {}  # server port -> FaultProxy at its advertised address
+        self.viewd_proxies: dict[int, object] = {}  # server port -> FaultProxy on its way to viewd
         for _ in range(servers):
-            self.add_server()
+            self.add_server(**server_kwargs)
 
-    def add_server(self, port: int | None = None) -> Proc:
-        proc = pbd_proc(self.viewd.addr, port, "--ping-interval", str(self.ping_interval), *self.pbd_args).start()
-        self.servers.append(proc)
+    def add_server(self, port: int | None = None, proxied: bool = False, viewd_proxy: bool = False) -> Proc:
+        from faults import FaultProxy
+
+        port = port or free_port()
+        extra = ["--ping-interval", str(self.ping_interval), *self.pbd_args]
+        viewd_addr = self.viewd.addr
+        if proxied or port in self.proxies:
+            if port not in self.proxies:
+                self.proxies[port] = FaultProxy(0, "127.0.0.1", port, seed=port).start()
+            extra += ["--advertise", self.proxies[port].addr]
+        if viewd_proxy or port in self.viewd_proxies:
+            if port not in self.viewd_proxies:
+                self.viewd_proxies[port] = FaultProxy(0, "127.0.0.1", self.viewd.port, seed=port + 1).start()
+            viewd_addr = self.viewd_proxies[port].addr
+        proc = pbd_proc(viewd_addr, port, *extra)
+        if port in self.proxies:
+            proc.extra["advertise"] = self.proxies[port].addr
+        self.servers.append(proc.start())
         return proc
+
+    def restart(self, proc: Proc) -> Proc:
+        """SIGKILL a server and start a new, empty one on the same port (and proxies)."""
+        proc.kill()
+        self.servers.remove(proc)
+        return self.add_server(proc.port)
 
     def view(self) -> tuple[int, str, str]:
         n, p, b = self.viewd.client().execute_command("VIEW.GET")
@@ -155,6 +184,8 @@ class Cluster:
     def stop(self) -> None:
         for proc in self.servers + [self.viewd]:
             proc.kill()
+        for proxy in list(self.proxies.values()) + list(self.viewd_proxies.values()):
+            proxy.stop()
 
 
 def digest(proc: Proc) -> str:
