@@ -166,12 +166,21 @@ class Inbound:
         self.queue: list | None = []  # batches held back until then
 
 
+class NodeLog(logging.LoggerAdapter):
+    """Every log line of a node says its view and role, so a failover reads across processes."""
+
+    def process(self, msg, kwargs):
+        r = self.extra["node"].replica
+        return f"[view {r.view.viewnum} {r.role}] {msg}", kwargs
+
+
 class Node(RespServer):
     """One pbd: a RESP server whose data commands follow the replication role."""
 
     def __init__(self, settings: Settings):
         super().__init__(DATA_COMMANDS + [ONCE] + ADMIN_COMMANDS + REPLICATION_COMMANDS)
         self.settings = settings
+        self.log = NodeLog(log, {"node": self})
         self.me = settings.advertise
         self.store = Store(settings.session_ttl, settings.max_sessions)
         self.replica = Replica(self.me, genesis=False)
@@ -198,8 +207,8 @@ class Node(RespServer):
 
     async def start(self) -> None:
         await self.listen(self.settings.bind, self.settings.port)
-        log.info("listening on %s:%d, advertised as %s, viewd at %s", self.settings.bind,
-                 self.settings.port, self.me, self.settings.viewd)
+        self.log.info("listening on %s:%d, advertised as %s, viewd at %s", self.settings.bind,
+                      self.settings.port, self.me, self.settings.viewd)
         self.ping_task = asyncio.create_task(self._ping_loop())
 
     async def stop(self, grace: float = 1.0) -> None:
@@ -214,7 +223,7 @@ class Node(RespServer):
         self._drop_link()
         self.close_clients()
         self.viewd.close()
-        log.info("stopped (view %d, role %s)", self.replica.view.viewnum, self.replica.role)
+        self.log.info("stopped")
 
     # ------------------------------------------------------------------ viewd
 
@@ -233,7 +242,7 @@ class Node(RespServer):
                 reply = await self.viewd.call("VIEW.PING", self.me, self.replica.ping_viewnum())
                 self.on_view(View(int(reply[0]), reply[1].decode(), reply[2].decode()))
             except (OSError, ConnectionError, asyncio.TimeoutError) as exc:
-                log.debug("ping to viewd failed: %r", exc)
+                self.log.debug("ping to viewd failed: %r", exc)
             self._check_link()
             next_at = max(next_at + interval, time.monotonic())
             await asyncio.sleep(next_at - time.monotonic())
@@ -243,8 +252,8 @@ class Node(RespServer):
         if change is None:
             return
         self.stats["view_changes"] += 1
-        log.info("view %d: primary=%s backup=%s; role %s -> %s", view.viewnum, view.primary or "-",
-                 view.backup or "-", change.old_role, change.new_role)
+        self.log.info("new view: primary=%s backup=%s; role %s -> %s", view.primary or "-",
+                      view.backup or "-", change.old_role, change.new_role)
         self.inbound = None  # a link into this server belongs to the view it was opened in
         if change.role_changed:
             self.close_clients()  # as Redis Sentinel does: clients re-resolve the primary
@@ -409,8 +418,8 @@ class Node(RespServer):
             return
         if isinstance(reply, hiredis.ReplyError):
             action = self.replica.on_backup_refused(link.viewnum, str(reply))
-            log.warning("view %d: backup %s refused %s: %s -> %s", link.viewnum, self.replica.view.backup,
-                        what, reply, action)
+            self.log.warning("backup %s refused %s (view %d): %s -> %s", self.replica.view.backup, what,
+                             link.viewnum, reply, action)
             self._drop_link()
             if action == "fence":
                 self.close_clients()
@@ -419,14 +428,14 @@ class Node(RespServer):
                 self._start_link(delay=self.settings.ping_interval)
             return
         if what == "synced" and self.replica.on_backup_synced(link.viewnum):
-            log.info("view %d: backup %s holds the full state", link.viewnum, self.replica.view.backup)
+            self.log.info("backup %s holds the full state", self.replica.view.backup)
         if covers:
             self._release_upto(covers)
 
     def on_link_lost(self, link: BackupLink) -> None:
         if link is not self.link:
             return
-        log.warning("view %d: link to backup %s lost", link.viewnum, self.replica.view.backup)
+        self.log.warning("link to backup %s lost", self.replica.view.backup)
         self.link = None
         self.replica.on_backup_link_lost()
         self._start_link(delay=self.settings.ping_interval)
@@ -435,7 +444,7 @@ class Node(RespServer):
         """A backup that does not answer for a while is as good as gone: resync."""
         link = self.link
         if link is not None and link.oldest_age() > max(1.0, 10 * self.settings.ping_interval):
-            log.warning("view %d: backup %s not answering; reconnecting", link.viewnum, self.replica.view.backup)
+            self.log.warning("backup %s not answering; reconnecting", self.replica.view.backup)
             self._drop_link()
             self.replica.on_backup_link_lost()
             self._start_link()
@@ -459,7 +468,7 @@ class Node(RespServer):
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("view %d: state transfer to %s failed", view.viewnum, view.backup)
+            self.log.exception("state transfer to %s failed", view.backup)
             self._drop_link()
             self._start_link(delay=self.settings.ping_interval)
 
@@ -474,7 +483,7 @@ class Node(RespServer):
                     loop.create_connection(lambda: BackupLink(self, view.viewnum), host, port),
                     timeout=max(1.0, 10 * self.settings.ping_interval))
             except (OSError, asyncio.TimeoutError) as exc:
-                log.debug("view %d: cannot reach backup %s: %r", view.viewnum, view.backup, exc)
+                self.log.debug("cannot reach backup %s: %r", view.backup, exc)
                 await asyncio.sleep(self.settings.ping_interval)
                 continue
             if not (self.replica.serving and self.replica.view == view):
@@ -495,7 +504,7 @@ class Node(RespServer):
         link.forwarding = True
         self.stats["state_transfers_sent"] += 1
         started = time.monotonic()
-        log.info("view %d: sending %d keys to backup %s", view.viewnum, len(snapshot.data), view.backup)
+        self.log.info("sending %d keys to backup %s", len(snapshot.data), view.backup)
         for chunk in snapshot.chunks(CHUNK_PAIRS):
             if link.closed:
                 return
@@ -509,7 +518,7 @@ class Node(RespServer):
             return
         link.send(encode_command(sessions), "sessions")
         link.send(encode_command((b"PB.SYNCED", vn)), "synced", covers)
-        log.info("view %d: state sent to %s in %.2fs", view.viewnum, view.backup, time.monotonic() - started)
+        self.log.info("state sent to %s in %.2fs", view.backup, time.monotonic() - started)
 
     # ------------------------------------------------------------------ backup: receiving
 
@@ -522,7 +531,7 @@ class Node(RespServer):
         staging = Store(self.settings.session_ttl, self.settings.max_sessions)
         conn.replication = self.inbound = Inbound(viewnum, sender, staging)
         self.stats["state_transfers_received"] += 1
-        log.info("view %d: receiving the state from %s", viewnum, sender)
+        self.log.info("receiving the state from %s", sender)
         return OK
 
     def _inbound(self, conn, args) -> tuple[Inbound | None, str | None]:
@@ -571,8 +580,8 @@ class Node(RespServer):
         inbound.staging = None
         for now, requests in held:
             self._apply_forwarded(requests, now)
-        log.info("view %d: state received: %d keys, %d exactly-once clients", inbound.viewnum,
-                 len(self.store.data), len(self.store.sessions))
+        self.log.info("state received: %d keys, %d exactly-once clients", len(self.store.data),
+                      len(self.store.sessions))
         return OK
 
     def cmd_pb_batch(self, conn, args):
