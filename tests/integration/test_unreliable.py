@@ -1,0 +1,221 @@
+"""Replication on an unreliable network: fault proxies at every server's advertised address
+(clients and the primary's forwards both cross them) and between servers and viewd."""
+
+import random
+import threading
+import time
+
+import pytest
+import redis
+
+import resp_kv
+from linearizability import UNKNOWN, Op, check, puthash_value
+from procs import Cluster, settled, wait_for, wait_role
+
+
+@pytest.fixture
+def cluster():
+    made = []
+
+    def make(servers=0, **kwargs):
+        c = Cluster(servers=servers, **kwargs)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.stop()
+
+
+def wait_settled(c, timeout=30):
+    wait_for(lambda: settled(c), timeout, what="the view to settle (acknowledged, backup in sync)")
+
+
+def test_puthash_chain_on_an_unreliable_network_applies_each_exactly_once(cluster):
+    c = cluster(2, proxied=True)
+    c.primary()
+    wait_settled(c)
+    for proxy in c.proxies.values():
+        proxy.drop_request_rate = 0.10
+        proxy.drop_reply_rate = 0.18
+    kv = resp_kv.Client(c.viewd.addr, timeout=60)
+    expected = b""
+    for i in range(60):
+        previous = kv.puthash("chain", str(i))
+        assert previous == expected, f"step {i}: a PUTHASH was applied twice or lost"
+        expected = puthash_value(expected, str(i).encode())
+    for proxy in c.proxies.values():
+        proxy.drop_request_rate = proxy.drop_reply_rate = 0
+    assert kv.get("chain") == expected
+    # The faults really happened, to clients and to the primary's forwards alike.
+    assert sum(p.requests_dropped for p in c.proxies.values()) > 3
+    assert sum(p.replies_dropped for p in c.proxies.values()) > 3
+
+
+@pytest.mark.parametrize("new_backup", [False, True], ids=["alone", "with-new-backup"])
+def test_old_primary_cut_off_from_viewd_never_serves_a_stale_get(cluster, new_backup):
+    c = cluster(0)
+    old = c.add_server(viewd_proxy=True)
+    c.primary()
+    backup = c.add_server()
+    wait_settled(c)
+    if new_backup:
+        c.add_server()
+    kv = resp_kv.Client(c.viewd.addr, timeout=30)
+    kv.set("k", "old")
+    direct = old.client(socket_timeout=2)
+    assert direct.get("k") == b"old"
+    c.viewd_proxies[old.port].blocked = True  # the old primary hears nothing from viewd now
+    c.wait_view(lambda n, p, b: p == backup.addr, what="the backup to take over")
+    wait_role(backup, "primary")
+    assert resp_kv.Client(c.viewd.addr, timeout=30).set("k", "new")
+    if new_backup:
+        wait_settled(c)
+    # The old primary still believes in its view. Whatever it answers, it is never "old".
+    answers = []
+    for _ in range(30):
+        try:
+            answers.append(direct.get("k"))
+        except (redis.exceptions.ReadOnlyError, redis.exceptions.ConnectionError):
+            answers.append("refused")
+    assert b"old" not in answers and answers[-1] == "refused", answers
+    assert old.client().info("replication")["pb_role"] == "fenced"
+    c.viewd_proxies[old.port].blocked = False
+    assert kv.get("k") == b"new"
+
+
+class History:
+    """Operations as clients saw them, for the linearizability checker."""
+
+    def __init__(self):
+        self.ops: list[Op] = []
+        self.lock = threading.Lock()
+
+    def run(self, client_id, kv, kind, key, arg):
+        op = Op(client_id, kind, key, arg, UNKNOWN, time.monotonic(), None)
+        try:
+            if kind == "get":
+                result = kv.get(key)
+            elif kind == "set":
+                result = kv.set(key, arg)
+            else:
+                result = kv.puthash(key, arg)
+            op.result, op.ret = result, time.monotonic()
+        except (resp_kv.Unavailable, redis.exceptions.RedisError):
+            pass  # may or may not have happened: pending forever
+        with self.lock:
+            self.ops.append(op)
+        return op
+
+
+def chaos(c, seconds: float, clients: int, seed: int):
+    """Clients do get/set/puthash on a few keys while a nemesis kills and restarts servers,
+    drops requests and replies, cuts links and cuts servers off from viewd."""
+    history = History()
+    stop = threading.Event()
+    rng = random.Random(seed)
+
+    def client_loop(n):
+        kv = resp_kv.Client(c.viewd.addr, timeout=3)
+        local = random.Random(seed * 100 + n)
+        i = 0
+        while not stop.is_set():
+            kind = local.choice(["get", "get", "set", "puthash"])
+            history.run(n, kv, kind, f"key{local.randrange(3)}", f"{n}.{i}")
+            i += 1
+
+    threads = [threading.Thread(target=client_loop, args=(n,), daemon=True) for n in range(clients)]
+    for t in threads:
+        t.start()
+    faults = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        wait_settled(c, 60)  # the seed's deadlock (primary dies unacknowledged) is not what we test
+        action = rng.choice(["restart", "drop", "cut", "partition", "delay"])
+        victim = rng.choice([s for s in c.servers if s.alive()])
+        faults.append(action)
+        if action == "restart":
+            c.restart(victim)
+        elif action == "drop":
+            proxy = c.proxies[victim.port]
+            proxy.drop_request_rate, proxy.drop_reply_rate = 0.1, 0.1
+            time.sleep(rng.uniform(0.3, 1.0))  # the nemesis' pace
+            proxy.drop_request_rate = proxy.drop_reply_rate = 0
+        elif action == "cut":
+            c.proxies[victim.port].cut()
+        elif action == "delay":
+            proxy = c.proxies[victim.port]
+            proxy.connect_delay = rng.uniform(0.1, 0.6)
+            proxy.cut()  # so new connections, and their delay, are needed
+            time.sleep(rng.uniform(0.3, 1.0))
+            proxy.connect_delay = 0
+        else:
+            c.viewd_proxies[victim.port].blocked = True
+            time.sleep(rng.uniform(0.3, 1.2))
+            c.viewd_proxies[victim.port].blocked = False
+        time.sleep(rng.uniform(0.2, 0.8))
+    stop.set()
+    for t in threads:
+        t.join(30)
+    return history.ops, faults
+
+
+def run_chaos(cluster, seconds, seed):
+    c = cluster(3, proxied=True, viewd_proxy=True)
+    c.primary()
+    wait_settled(c)
+    ops, faults = chaos(c, seconds, clients=4, seed=seed)
+    done = [op for op in ops if not op.pending]
+    assert len(done) > 100, f"only {len(done)} operations completed"
+    assert {"restart", "drop", "cut", "partition"} & set(faults)
+    # A failed request takes effect within its client's timeout (3 s) of its call, or never.
+    result = check(ops, timeout=120, pending_window=6.0)
+    assert result.ok is True, f"{result.explanation}\n" + "\n".join(map(str, result.ops[:20]))
+
+
+def test_chaos_histories_are_linearizable(cluster):
+    run_chaos(cluster, seconds=20, seed=7)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_chaos_soak_histories_are_linearizable(cluster, seed):
+    run_chaos(cluster, seconds=120, seed=seed)
+
+
+def test_repeated_crash_and_restart_on_an_unreliable_network(cluster):
+    c = cluster(3, proxied=True)
+    c.primary()
+    wait_settled(c)
+    stop = threading.Event()
+    errors = []
+
+    def client_loop(n):
+        kv = resp_kv.Client(c.viewd.addr, timeout=60)
+        i = 0
+        while not stop.is_set():
+            try:
+                kv.set(f"c{n}", i)
+                got = kv.get(f"c{n}")
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(f"client {n}: {exc!r}")
+                return
+            if got != str(i).encode():
+                errors.append(f"client {n}: wrote {i}, read {got!r}")
+            i += 1
+
+    for proxy in c.proxies.values():
+        proxy.drop_request_rate, proxy.drop_reply_rate = 0.05, 0.05
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    rng = random.Random(3)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        wait_settled(c, 60)
+        c.restart(rng.choice([s for s in c.servers if s.alive()]))
+        time.sleep(rng.uniform(1.0, 2.0))  # the nemesis' pace
+    stop.set()
+    for t in threads:
+        t.join(90)
+    assert not errors, errors
