@@ -85,13 +85,14 @@ DATA_COMMANDS = [
 # The smart client's exactly-once wrapper: KV.ONCE <client-id> <seq> <command> [args ...].
 ONCE = c("KV.ONCE", -4, "write")
 
-# The internal channel from a primary into its backup (see server.py for the conversation).
+# The internal channel from a primary into its backup (the conversation is in link.py).
 REPLICATION_COMMANDS = [
-    c("PB.SYNC", 3, "internal"),  # PB.SYNC <view> <primary>: a state transfer starts
+    c("PB.RESUME", 3, "internal"),  # PB.RESUME <view> <primary> -> the last batch held
+    c("PB.BATCH", 5, "internal"),  # PB.BATCH <view> <id> <now> <requests>: client requests as sent
+    c("PB.SYNC", 4, "internal"),  # PB.SYNC <view> <primary> <covers>: a state transfer starts
     c("PB.LOAD", -2, "internal"),  # PB.LOAD <view> <key> <value> ...: a chunk of it
     c("PB.SESSIONS", -2, "internal"),  # PB.SESSIONS <view> <client> <seq> <used> <reply> ...
     c("PB.SYNCED", 2, "internal"),  # PB.SYNCED <view>: the transfer is complete
-    c("PB.BATCH", 4, "internal"),  # PB.BATCH <view> <now> <requests>: client requests as sent
 ]
 
 # pbd's administrative commands: answered locally from the server's own state.

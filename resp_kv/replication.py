@@ -179,3 +179,7 @@ class Replica:
             self.state_view = viewnum
             self._update_role()
         return refusal
+
+    def abort_transfer(self) -> None:
+        """The transfer's connection broke: what arrived of it is worth nothing."""
+        self.receiving = 0

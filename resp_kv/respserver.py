@@ -72,6 +72,7 @@ class RespConnection(asyncio.Protocol):
         self.server.connections.pop(self.id, None)
         self.closing = True
         self.replies.clear()
+        self.server.connection_closed(self)
 
     def pause_writing(self) -> None:
         # The client is not reading its replies: stop reading its requests until it does.
@@ -163,6 +164,9 @@ class RespServer:
         """Drop every client connection, as Redis does when its role changes."""
         for conn in list(self.connections.values()):
             conn.close()
+
+    def connection_closed(self, conn: RespConnection) -> None:
+        """A connection is gone (subclasses may care which)."""
 
     def execute_chunk(self, conn: RespConnection, requests: list[list[bytes]], raw: bytes | None) -> None:
         """Run the requests of one chunk of a connection's bytes, queueing their replies.

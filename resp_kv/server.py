@@ -1,22 +1,12 @@
-"""pbd's asyncio shell: the client listener, the ping loop to viewd, the link into the backup.
+"""pbd's asyncio shell: the client listener, the ping loop to viewd, and the backup's side of
+the replication link (the primary's side is in link.py, with the conversation).
 
 The decisions live elsewhere: what a command does (store.py), which role this server has and
 whether it may serve or must refuse (replication.py). This module moves bytes and time.
 
-The primary's conversation with its backup, over one TCP connection to the backup's
-advertised address (replies come back in order, one per message):
-
-    PB.SYNC <view> <primary>           the backup drops its data; a transfer starts
-    PB.LOAD <view> <k> <v> ...         chunks of a snapshot of the primary's data
-    PB.SESSIONS <view> <c> <seq> <used> <reply> ...   the exactly-once table
-    PB.SYNCED <view>                   the transfer is complete
-    PB.BATCH <view> <now> <requests>   client requests, as the clients sent them
-
-Every data command a primary runs goes into the batch of its event-loop turn; the batch is sent
-once the turn ends, and the clients' replies are released when the backup acknowledges it. A
-batch that never reached the backup (no link, link lost) is not sent again: the next link
-starts with a snapshot, which contains it, and the replies wait for that transfer's end. A
-backup that knows a newer view refuses, and the primary fences itself.
+Every data command a primary runs joins the batch of its event-loop turn, and the chunk's
+replies wait until the backup holds that batch. As a backup, this server takes PB.* messages
+only from the primary of its current view, on the connections that primary opened last.
 """
 
 from __future__ import annotations
@@ -26,7 +16,6 @@ import fnmatch
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 
 import hiredis
@@ -37,16 +26,16 @@ from .commands import (
     ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, Command, unknown_subcommand, wrong_arity,
 )
 from .daemon import parse_address
+from .link import Forwarder
 from .protocol import (
     OK, OK_REPLY, Error, ProtocolError, RequestParser, Status, decode_reply, encode, encode_command,
 )
-from .replication import Replica
+from .replication import NOT_SYNCED, Replica
 from .respserver import Deferred, RespServer, format_info
 from .store import Store
 
 log = logging.getLogger("pbd")
 
-CHUNK_PAIRS = 5000  # keys per PB.LOAD message of a state transfer
 
 
 class Settings:
@@ -100,70 +89,18 @@ class ViewdClient:
             self.streams = None
 
 
-class BackupLink(asyncio.Protocol):
-    """The primary's connection into its backup: sends messages, matches replies in order."""
-
-    def __init__(self, node: "Node", viewnum: int):
-        self.node = node
-        self.viewnum = viewnum
-        self.transport = None
-        self.reader = hiredis.Reader()
-        self.inflight: deque = deque()  # (what, covers, sent_at) per message, in order
-        self.forwarding = False  # PB.SYNC is out: batches may follow it
-        self.closed = False
-        self._drained: asyncio.Future | None = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def send(self, message: bytes, what: str, covers: int = 0) -> None:
-        self.inflight.append((what, covers, time.monotonic()))
-        self.transport.write(message)
-
-    def data_received(self, data: bytes) -> None:
-        self.reader.feed(data)
-        while (reply := self.reader.gets()) is not False:
-            if not self.inflight or self.closed:
-                return
-            what, covers, _ = self.inflight.popleft()
-            self.node.on_backup_reply(self, what, covers, reply)
-
-    def connection_lost(self, exc) -> None:
-        self.closed = True
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-        self.node.on_link_lost(self)
-
-    def pause_writing(self) -> None:
-        self._drained = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-
-    async def drain(self) -> None:
-        if self._drained is not None:
-            await self._drained
-
-    def oldest_age(self) -> float:
-        return time.monotonic() - self.inflight[0][2] if self.inflight else 0.0
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
+QUEUED = Status("QUEUED")  # a backup's reply to a batch it holds until its transfer completes
 
 
-class Inbound:
-    """The backup's side of one link from a primary: who sent it, and the transfer under way."""
+class Transfer:
+    """The backup's side of a state transfer under way: the state arriving, batches held."""
 
-    __slots__ = ("viewnum", "sender", "queue", "staging")
-
-    def __init__(self, viewnum: int, sender: str, staging: Store):
+    def __init__(self, viewnum: int, sender: str, staging: Store, conn):
         self.viewnum = viewnum
         self.sender = sender
-        self.staging: Store | None = staging  # the state coming in; replaces the store when complete
-        self.queue: list | None = []  # batches held back until then
+        self.staging = staging  # replaces the store when complete
+        self.conn = conn  # the connection it arrives on
+        self.queue: list[tuple[float, list[list[bytes]]]] = []  # batches held until then
 
 
 class NodeLog(logging.LoggerAdapter):
@@ -186,19 +123,15 @@ class Node(RespServer):
         self.replica = Replica(self.me, genesis=False)
         self.viewd = ViewdClient(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval))
         self.data_commands = {cmd.name: cmd for cmd in DATA_COMMANDS + [ONCE]}
-        self.link: BackupLink | None = None
-        self.link_task: asyncio.Task | None = None
-        self.ping_task: asyncio.Task | None = None
         # A data command's name as clients spell it -> (arity, function of the request).
         self.runners: dict[bytes, tuple[int, Callable]] = {}
         self.now = 0.0  # the time KV.ONCE records: the batch's, so the backup records the same
-        # Batching: requests run in this event-loop turn, and batches not yet acknowledged.
-        self.batch: list[bytes] = []  # the requests, encoded
-        self.batch_replies: list[Deferred] = []
-        self.batch_now = 0.0
-        self.batch_id = 0
-        self.unacked: deque[tuple[int, list[Deferred]]] = deque()
-        self.inbound: Inbound | None = None  # backup: the link of the latest PB.SYNC
+        self.forwarder = Forwarder(self)  # primary: the link into the backup
+        # backup: the primary's current forward connection, the last batch held, a transfer
+        self.forward_conn = None
+        self.last_batch = 0
+        self.transfer: Transfer | None = None
+        self.ping_task: asyncio.Task | None = None
         self.stats = dict.fromkeys(
             ("data_commands", "forwarded_batches", "state_transfers_sent",
              "state_transfers_received", "fenced_requests", "view_changes"), 0)
@@ -215,12 +148,11 @@ class Node(RespServer):
         """Stop accepting, give replies in flight a moment to be acknowledged, then close."""
         self.close_listener()
         deadline = time.monotonic() + grace
-        while self.unacked and time.monotonic() < deadline:
+        while self.forwarder.unacked and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        for task in (self.ping_task, self.link_task):
-            if task is not None:
-                task.cancel()
-        self._drop_link()
+        if self.ping_task is not None:
+            self.ping_task.cancel()
+        self.forwarder.stop()
         self.close_clients()
         self.viewd.close()
         self.log.info("stopped")
@@ -243,7 +175,7 @@ class Node(RespServer):
                 self.on_view(View(int(reply[0]), reply[1].decode(), reply[2].decode()))
             except (OSError, ConnectionError, asyncio.TimeoutError) as exc:
                 self.log.debug("ping to viewd failed: %r", exc)
-            self._check_link()
+            self.forwarder.check_timeouts()
             next_at = max(next_at + interval, time.monotonic())
             await asyncio.sleep(next_at - time.monotonic())
 
@@ -254,21 +186,30 @@ class Node(RespServer):
         self.stats["view_changes"] += 1
         self.log.info("new view: primary=%s backup=%s; role %s -> %s", view.primary or "-",
                       view.backup or "-", change.old_role, change.new_role)
-        self.inbound = None  # a link into this server belongs to the view it was opened in
+        # Connections into this server belong to the view they were opened in.
+        self.forward_conn, self.transfer, self.last_batch = None, None, 0
         if change.role_changed:
             self.close_clients()  # as Redis Sentinel does: clients re-resolve the primary
         if change.new_role == "primary":
             if not view.backup:
-                self._drop_link()
-                self._send_batch()
-                self._release_upto(self.batch_id)  # no backup in this view: nothing to wait for
+                self.forwarder.stop()
+                self.forwarder.release_all()  # no backup in this view: nothing to wait for
             elif change.new_backup:
-                self._start_link()
+                self.forwarder.start()
         else:
-            self._drop_link()
-            self._fail_unacked()
+            self.forwarder.stop()
+            self.forwarder.fail_all(self._readonly())
             if change.new_role == "idle":
                 self.store.clear()
+
+    def on_backup_synced(self) -> None:
+        if self.replica.on_backup_synced(self.replica.view.viewnum):
+            self.log.info("backup %s holds the full state", self.replica.view.backup)
+
+    def fence(self) -> None:
+        """The backup knows a newer view: answer nothing more until this server learns it."""
+        self.close_clients()
+        self.forwarder.fail_all(self._readonly())
 
     # ------------------------------------------------------------------ client commands
 
@@ -281,11 +222,7 @@ class Node(RespServer):
         if not replica.serving:
             return super().execute_chunk(conn, requests, raw)  # READONLY, one by one
         backup = replica.view.backup
-        if not backup:
-            self.now = time.time()
-        elif not self.batch:
-            self.now = self.batch_now = time.time()
-            asyncio.get_running_loop().call_soon(self._send_batch)
+        self.now = self.forwarder.start_turn() if backup else time.time()
         runners = self.runners
         out = []
         append = out.append
@@ -314,9 +251,8 @@ class Node(RespServer):
         # The backup runs the requests as they came (only the data commands do anything there).
         if raw is None:
             raw = b"".join([encode_command(args) for args in requests if self.data_command(args)])
-        self.batch.append(raw)
         reply = Deferred(conn, b"".join(out), len(out))
-        self.batch_replies.append(reply)
+        self.forwarder.add(raw, reply)
         conn.replies.append(reply)
 
     def _runner(self, name: bytes) -> tuple[int, Callable] | None:
@@ -372,234 +308,117 @@ class Node(RespServer):
         return Error(f"READONLY {self.me} is not the primary of view {r.view.viewnum} "
                      f"(role {r.role}, primary {r.view.primary or 'none'})")
 
-    # ------------------------------------------------------------------ primary: forwarding
-
-    def _send_batch(self) -> None:
-        """Close this turn's batch: send it to the backup if a link is up; either way it is
-        acknowledged by the backup's reply to it, or to the snapshot that will contain it."""
-        if not self.batch:
-            return
-        pieces, replies = self.batch, self.batch_replies
-        self.batch, self.batch_replies = [], []
-        self.batch_id += 1
-        self.unacked.append((self.batch_id, replies))
-        link = self.link
-        if link is not None and link.forwarding and not link.closed:
-            link.send(encode_command((b"PB.BATCH", b"%d" % link.viewnum, repr(self.batch_now).encode(),
-                                      b"".join(pieces))), "batch", self.batch_id)
-            self.stats["forwarded_batches"] += 1
-
-    def _release_upto(self, batch_id: int) -> None:
-        """The backup holds every batch up to ``batch_id``: their replies may go out."""
-        unacked = self.unacked
-        conns = {}
-        while unacked and unacked[0][0] <= batch_id:
-            for reply in unacked.popleft()[1]:
-                reply.done = True
-                conns[reply.conn.id] = reply.conn
-        for conn in conns.values():
-            conn.flush()
-
-    def _fail_unacked(self) -> None:
-        """This server may no longer answer: every waiting reply becomes READONLY."""
-        self._send_batch()
-        error = self._readonly()
-        conns = {}
-        while self.unacked:
-            for reply in self.unacked.popleft()[1]:
-                reply.fail(error)
-                conns[reply.conn.id] = reply.conn
-                self.stats["fenced_requests"] += reply.count
-        for conn in conns.values():
-            conn.flush()
-
-    def on_backup_reply(self, link: BackupLink, what: str, covers: int, reply) -> None:
-        if link is not self.link:
-            return
-        if isinstance(reply, hiredis.ReplyError):
-            action = self.replica.on_backup_refused(link.viewnum, str(reply))
-            self.log.warning("backup %s refused %s (view %d): %s -> %s", self.replica.view.backup, what,
-                             link.viewnum, reply, action)
-            self._drop_link()
-            if action == "fence":
-                self.close_clients()
-                self._fail_unacked()
-            else:
-                self._start_link(delay=self.settings.ping_interval)
-            return
-        if what == "synced" and self.replica.on_backup_synced(link.viewnum):
-            self.log.info("backup %s holds the full state", self.replica.view.backup)
-        if covers:
-            self._release_upto(covers)
-
-    def on_link_lost(self, link: BackupLink) -> None:
-        if link is not self.link:
-            return
-        self.log.warning("link to backup %s lost", self.replica.view.backup)
-        self.link = None
-        self.replica.on_backup_link_lost()
-        self._start_link(delay=self.settings.ping_interval)
-
-    def _check_link(self) -> None:
-        """A backup that does not answer for a while is as good as gone: resync."""
-        link = self.link
-        if link is not None and link.oldest_age() > max(1.0, 10 * self.settings.ping_interval):
-            self.log.warning("backup %s not answering; reconnecting", self.replica.view.backup)
-            self._drop_link()
-            self.replica.on_backup_link_lost()
-            self._start_link()
-
-    def _drop_link(self) -> None:
-        if self.link_task is not None and self.link_task is not asyncio.current_task():
-            self.link_task.cancel()
-        self.link_task = None
-        if self.link is not None:
-            link, self.link = self.link, None
-            link.close()
-
-    def _start_link(self, delay: float = 0.0) -> None:
-        self._drop_link()
-        self.link_task = asyncio.create_task(self._sync_backup(self.replica.view, delay))
-
-    async def _sync_backup(self, view: View, delay: float) -> None:
-        """Connect to the backup of ``view`` and send it the full state; forwards follow."""
-        try:
-            await self._connect_and_transfer(view, delay)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.log.exception("state transfer to %s failed", view.backup)
-            self._drop_link()
-            self._start_link(delay=self.settings.ping_interval)
-
-    async def _connect_and_transfer(self, view: View, delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
-        host, port = parse_address(view.backup, "backup address")
-        loop = asyncio.get_running_loop()
-        while self.replica.serving and self.replica.view == view:
-            try:
-                _, link = await asyncio.wait_for(
-                    loop.create_connection(lambda: BackupLink(self, view.viewnum), host, port),
-                    timeout=max(1.0, 10 * self.settings.ping_interval))
-            except (OSError, asyncio.TimeoutError) as exc:
-                self.log.debug("cannot reach backup %s: %r", view.backup, exc)
-                await asyncio.sleep(self.settings.ping_interval)
-                continue
-            if not (self.replica.serving and self.replica.view == view):
-                link.close()
-                return
-            self.link = link
-            await self._transfer(link, view)
-            return
-
-    async def _transfer(self, link: BackupLink, view: View) -> None:
-        # From here to link.forwarding = True nothing may yield: the snapshot and the batches
-        # that follow it must meet exactly.
-        self._send_batch()  # what ran this turn is in the snapshot: close it as a batch
-        covers = self.batch_id
-        snapshot = self.store.snapshot()
-        vn = b"%d" % view.viewnum
-        link.send(encode_command((b"PB.SYNC", vn, self.me.encode())), "sync")
-        link.forwarding = True
-        self.stats["state_transfers_sent"] += 1
-        started = time.monotonic()
-        self.log.info("sending %d keys to backup %s", len(snapshot.data), view.backup)
-        for chunk in snapshot.chunks(CHUNK_PAIRS):
-            if link.closed:
-                return
-            link.send(encode_command([b"PB.LOAD", vn] + chunk), "load")
-            await link.drain()
-            await asyncio.sleep(0)  # let client traffic in between chunks
-        sessions = [b"PB.SESSIONS", vn]
-        for client, (seq, reply, used) in snapshot.sessions:
-            sessions += [client, b"%d" % seq, repr(used).encode(), encode(reply)]
-        if link.closed:
-            return
-        link.send(encode_command(sessions), "sessions")
-        link.send(encode_command((b"PB.SYNCED", vn)), "synced", covers)
-        self.log.info("state sent to %s in %.2fs", view.backup, time.monotonic() - started)
-
     # ------------------------------------------------------------------ backup: receiving
+
+    def _sender(self, conn, args) -> tuple[int, str, str | None]:
+        """(view, primary, refusal) for a PB.* message on a connection opened by a primary."""
+        viewnum = _int(args[1])
+        sender = conn.replication
+        if sender is None:
+            return viewnum, "", f"{NOT_SYNCED} this connection did not say whom it is from"
+        return viewnum, sender, self.replica.check_sender(viewnum, sender)
+
+    def cmd_pb_resume(self, conn, args):
+        viewnum, sender = _int(args[1]), args[2].decode("utf-8", "replace")
+        refusal = self.replica.check_sender(viewnum, sender)
+        if refusal:
+            return Error(refusal)
+        receiving = self.transfer is not None and self.transfer.viewnum == viewnum
+        if self.replica.state_view != viewnum and not receiving:
+            return Error(f"{NOT_SYNCED} {self.me} holds no state for view {viewnum}")
+        conn.replication = sender
+        self.forward_conn = conn  # batches come on this connection from now on
+        return [self.last_batch, b"receiving" if receiving else b"synced"]
+
+    def connection_closed(self, conn) -> None:
+        if self.transfer is not None and self.transfer.conn is conn:
+            self.log.warning("state transfer from %s broken off", self.transfer.sender)
+            self.transfer = None
+            self.replica.abort_transfer()
+        if conn is self.forward_conn:
+            self.forward_conn = None
+
+    def cmd_pb_batch(self, conn, args):
+        viewnum, sender, refusal = self._sender(conn, args)
+        if refusal is None:
+            refusal = self.replica.check_forward(viewnum, sender)
+        if refusal is None and conn is not self.forward_conn:
+            refusal = f"{NOT_SYNCED} a newer connection replaced this one"
+        if refusal:
+            return Error(refusal)
+        batch_id = _int(args[2])
+        if batch_id <= self.last_batch:
+            return OK  # held already
+        if batch_id != self.last_batch + 1:
+            return Error(f"{NOT_SYNCED} batch {batch_id} after {self.last_batch}")
+        try:
+            now = float(args[3])
+            requests = RequestParser().feed(args[4])
+        except (ProtocolError, ValueError) as exc:
+            return Error(f"ERR malformed PB.BATCH: {exc}")
+        self.last_batch = batch_id
+        if self.transfer is not None:  # the state is still coming in: hold the batch
+            self.transfer.queue.append((now, requests))
+            return QUEUED
+        self._apply_forwarded(requests, now)
+        return OK
 
     def cmd_pb_sync(self, conn, args):
         viewnum, sender = _int(args[1]), args[2].decode("utf-8", "replace")
         refusal = self.replica.begin_transfer(viewnum, sender)
         if refusal:
             return Error(refusal)
-        # The state arrives aside: until it is complete, the old one (if any) stays promotable.
+        # The state arrives aside: until it is complete, the old one (if any) stays as it is.
         staging = Store(self.settings.session_ttl, self.settings.max_sessions)
-        conn.replication = self.inbound = Inbound(viewnum, sender, staging)
+        self.transfer = Transfer(viewnum, sender, staging, conn)
+        self.last_batch = _int(args[3])  # the snapshot holds every batch up to this one
+        self.forward_conn = None  # the primary resumes forwarding after this
+        conn.replication = sender
         self.stats["state_transfers_received"] += 1
         self.log.info("receiving the state from %s", sender)
         return OK
 
-    def _inbound(self, conn, args) -> tuple[Inbound | None, str | None]:
-        inbound = conn.replication
-        if inbound is None:
-            return None, "NOTSYNCED no PB.SYNC on this connection"
-        refusal = self.replica.check_forward(_int(args[1]), inbound.sender)
-        if refusal is None and inbound is not self.inbound:
-            refusal = "NOTSYNCED a newer link replaced this one"
-        return inbound, refusal
+    def _transfer_for(self, conn, args) -> tuple[Transfer | None, str | None]:
+        viewnum, sender, refusal = self._sender(conn, args)
+        transfer = self.transfer
+        if refusal is None and (transfer is None or transfer.conn is not conn or transfer.viewnum != viewnum):
+            refusal = f"{NOT_SYNCED} no transfer under way on this connection"
+        return transfer, refusal
 
     def cmd_pb_load(self, conn, args):
-        inbound, refusal = self._inbound(conn, args)
+        transfer, refusal = self._transfer_for(conn, args)
         if refusal:
             return Error(refusal)
-        if inbound.staging is None:
-            return Error("NOTSYNCED no transfer under way")
         if len(args) % 2:
             return wrong_arity("pb.load")
         it = iter(args[2:])
-        inbound.staging.data.update(zip(it, it))
+        transfer.staging.data.update(zip(it, it))
         return OK
 
     def cmd_pb_sessions(self, conn, args):
-        inbound, refusal = self._inbound(conn, args)
+        transfer, refusal = self._transfer_for(conn, args)
         if refusal:
             return Error(refusal)
-        if inbound.staging is None:
-            return Error("NOTSYNCED no transfer under way")
         entries = []
         for i in range(2, len(args) - 3, 4):
             client, seq, used, reply = args[i : i + 4]
             entries.append((client, (int(seq), decode_reply(reply), float(used))))
-        inbound.staging.sessions.load(entries)
+        transfer.staging.sessions.load(entries)
         return OK
 
     def cmd_pb_synced(self, conn, args):
-        inbound = conn.replication
-        if inbound is None or inbound is not self.inbound:
-            return Error("NOTSYNCED no current PB.SYNC on this connection")
-        refusal = self.replica.end_transfer(_int(args[1]), inbound.sender)
+        transfer, refusal = self._transfer_for(conn, args)
+        if refusal is None:
+            refusal = self.replica.end_transfer(transfer.viewnum, transfer.sender)
         if refusal:
             return Error(refusal)
-        held, inbound.queue = inbound.queue, None
-        self._use_store(inbound.staging)
-        inbound.staging = None
-        for now, requests in held:
+        self.transfer = None
+        self._use_store(transfer.staging)
+        for now, requests in transfer.queue:
             self._apply_forwarded(requests, now)
-        self.log.info("state received: %d keys, %d exactly-once clients", len(self.store.data),
-                      len(self.store.sessions))
-        return OK
-
-    def cmd_pb_batch(self, conn, args):
-        if len(args) != 4:
-            return wrong_arity("pb.batch")
-        inbound, refusal = self._inbound(conn, args)
-        if refusal:
-            return Error(refusal)
-        try:
-            requests = RequestParser().feed(args[3])
-            now = float(args[2])
-        except (ProtocolError, ValueError) as exc:
-            return Error(f"ERR malformed PB.BATCH: {exc}")
-        if inbound.queue is not None:  # the transfer is still coming in: hold the batch
-            inbound.queue.append((now, requests))
-        else:
-            self._apply_forwarded(requests, now)
-        return OK
+        self.log.info("state received: %d keys, %d exactly-once clients, %d batches held meanwhile",
+                      len(self.store.data), len(self.store.sessions), len(transfer.queue))
+        return self.last_batch
 
     def _apply_forwarded(self, requests: list[list[bytes]], now: float) -> None:
         self.now = now
@@ -635,7 +454,7 @@ class Node(RespServer):
                 "backup_in_sync": "yes" if r.backup_synced else "no",
                 "acknowledged_view": r.acked, "state_view": r.state_view,
                 "connected_slaves": 1 if r.serving and r.backup_synced else 0,
-                "unacknowledged_batches": len(self.unacked),
+                "unacknowledged_batches": len(self.forwarder.unacked),
             },
             "Keyspace": {"db0": f"keys={len(self.store.data)},expires=0,avg_ttl=0"} if self.store.data else {},
         }

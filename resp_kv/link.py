@@ -1,0 +1,359 @@
+"""The primary's side of replication: this turn's batch, the connections into the backup, state
+transfers, and which client replies the backup's answers release.
+
+The conversation (one reply per message, in order, on each connection):
+
+  forward connection                      transfer connection (only when the backup has no state)
+    PB.RESUME <view> <primary>  -> :N         PB.SYNC <view> <primary> <covers>  -> +OK
+    PB.BATCH <view> <id> <now> <requests>     PB.LOAD <view> <key> <value> ...  -> +OK
+                         -> +OK | +QUEUED     PB.SESSIONS <view> <client> <seq> <used> <reply> ...
+                                              PB.SYNCED <view>  -> :N
+
+Batches are numbered. ``PB.RESUME`` asks the backup for the last batch it holds (applied, or
+covered by a snapshot) and whether it holds the full state or is still receiving it; the
+primary sends again what came after, so a dropped connection costs no transfer. A backup
+without the state of the view answers ``NOTSYNCED`` (or ``receiving``, for a transfer the
+primary has given up on): the primary then snapshots its store (covering every batch so far),
+streams it on a second connection, and resumes forwarding at once; the backup holds those
+batches (``+QUEUED``) until ``PB.SYNCED``.
+
+A reply is released when the backup holds its batch: ``+OK`` (applied), ``:N`` after a
+transfer, or ``+QUEUED`` while this primary has not yet acknowledged the view to viewd (a
+backup mid-transfer in an unacknowledged view can never be promoted, so nothing released can be
+lost). A backup that refuses with NOTBACKUP knows a newer view: the primary fences itself.
+Any other refusal or a lost connection means: start over with ``PB.RESUME``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+import hiredis
+
+from viewd.core import View
+
+from .daemon import parse_address
+from .protocol import encode, encode_command
+from .respserver import Deferred
+
+CHUNK_PAIRS = 5000  # keys per PB.LOAD message
+
+
+class Refused(Exception):
+    """The backup refused a message; the text starts with its reason (NOTBACKUP, ...)."""
+
+
+class Connection(asyncio.Protocol):
+    """One connection into the backup: messages out, replies matched to them in order."""
+
+    def __init__(self, on_reply, on_lost):
+        self.on_reply = on_reply  # (connection, what, tag, reply), for messages sent with send()
+        self.on_lost = on_lost
+        self.transport = None
+        self.reader = hiredis.Reader()
+        self.inflight: deque = deque()  # (what, tag, sent_at, future or None)
+        self.closed = False
+        self._drained: asyncio.Future | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def send(self, message: bytes, what: str, tag: int = 0) -> None:
+        self.inflight.append((what, tag, time.monotonic(), None))
+        self.transport.write(message)
+
+    async def request(self, message: bytes, timeout: float):
+        """Send and wait for this message's reply; a refusal raises Refused."""
+        future = asyncio.get_running_loop().create_future()
+        self.inflight.append(("request", 0, time.monotonic(), future))
+        self.transport.write(message)
+        reply = await asyncio.wait_for(future, timeout)
+        if isinstance(reply, hiredis.ReplyError):
+            raise Refused(str(reply))
+        return reply
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while (reply := self.reader.gets()) is not False:
+            if not self.inflight or self.closed:
+                return
+            what, tag, _, future = self.inflight.popleft()
+            if future is not None:
+                if not future.done():
+                    future.set_result(reply)
+            else:
+                self.on_reply(self, what, tag, reply)
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        for _, _, _, future in self.inflight:
+            if future is not None and not future.done():
+                future.set_exception(ConnectionError("connection to the backup lost"))
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        self.on_lost(self)
+
+    def pause_writing(self) -> None:
+        self._drained = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    async def drain(self) -> None:
+        if self._drained is not None:
+            await self._drained
+
+    def oldest_age(self) -> float:
+        return time.monotonic() - self.inflight[0][2] if self.inflight else 0.0
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class Forwarder:
+    """Everything a primary does to keep its backup in step (see the module docstring)."""
+
+    def __init__(self, node):
+        self.node = node  # replica, store, me, settings, log, stats, fence()
+        self.batch: list[bytes] = []  # this turn's requests, encoded
+        self.batch_replies: list[Deferred] = []
+        self.batch_now = 0.0
+        self.batch_id = 0
+        self.unacked: deque[tuple[int, bytes, list[Deferred]]] = deque()  # (id, requests, replies)
+        self.link: Connection | None = None  # forwarding, once resumed
+        self.transfer: Connection | None = None
+        self.task: asyncio.Task | None = None
+        self.transfer_task: asyncio.Task | None = None
+
+    # ------------------------------------------------------------------ batches
+
+    def add(self, requests: bytes, reply: Deferred) -> None:
+        """A chunk's data requests and its (deferred) replies join this turn's batch."""
+        if not self.batch:
+            asyncio.get_running_loop().call_soon(self.send_batch)
+        self.batch.append(requests)
+        self.batch_replies.append(reply)
+
+    def start_turn(self) -> float:
+        """The time this turn's batch carries (what KV.ONCE records, on both servers)."""
+        if not self.batch:
+            self.batch_now = time.time()
+        return self.batch_now
+
+    def send_batch(self) -> None:
+        if not self.batch:
+            return
+        payload = b"".join(self.batch)
+        self.batch_id += 1
+        self.unacked.append((self.batch_id, payload, self.batch_replies))
+        self.batch, self.batch_replies = [], []
+        if self.link is not None and not self.link.closed:
+            self._send(self.link, self.batch_id, payload)
+        # Otherwise the next PB.RESUME (or snapshot) takes care of it.
+
+    def _send(self, link: Connection, batch_id: int, payload: bytes) -> None:
+        view = self.node.replica.view.viewnum
+        link.send(encode_command((b"PB.BATCH", b"%d" % view, b"%d" % batch_id, repr(self.batch_now).encode(),
+                                  payload)), "batch", batch_id)
+        self.node.stats["forwarded_batches"] += 1
+
+    def release_upto(self, batch_id: int) -> None:
+        """The backup holds every batch up to ``batch_id``: their replies may go out."""
+        unacked = self.unacked
+        conns = {}
+        while unacked and unacked[0][0] <= batch_id:
+            for reply in unacked.popleft()[2]:
+                reply.done = True
+                conns[reply.conn.id] = reply.conn
+        for conn in conns.values():
+            conn.flush()
+
+    def release_all(self) -> None:
+        """No backup in this view: nothing to wait for."""
+        self.send_batch()
+        self.release_upto(self.batch_id)
+
+    def fail_all(self, error) -> None:
+        """This server may no longer answer: every waiting reply becomes ``error``."""
+        self.send_batch()
+        conns = {}
+        while self.unacked:
+            for reply in self.unacked.popleft()[2]:
+                reply.fail(error)
+                conns[reply.conn.id] = reply.conn
+                self.node.stats["fenced_requests"] += reply.count
+        for conn in conns.values():
+            conn.flush()
+
+    # ------------------------------------------------------------------ replies
+
+    def on_reply(self, link: Connection, what: str, tag: int, reply) -> None:
+        if link is not self.link and link is not self.transfer:
+            return
+        if isinstance(reply, hiredis.ReplyError):
+            self.refused(str(reply), what)
+        elif what == "batch":
+            if reply == b"OK" or self.node.replica.acked != self.node.replica.view.viewnum:
+                self.release_upto(tag)  # applied, or queued while the view is unacknowledged
+        elif what == "synced":
+            self.transfer = None
+            link.close()  # the transfer is over; forwarding goes on on its own connection
+            self.node.on_backup_synced()
+            self.release_upto(int(reply))
+
+    def refused(self, reason: str, what: str) -> None:
+        node = self.node
+        action = node.replica.on_backup_refused(node.replica.view.viewnum, reason)
+        node.log.warning("backup %s refused %s: %s -> %s", node.replica.view.backup, what, reason, action)
+        self.stop()
+        if action == "fence":
+            node.fence()
+        else:
+            self.start(delay=node.settings.ping_interval)
+
+    def on_lost(self, link: Connection) -> None:
+        if link is not self.link and link is not self.transfer:
+            return
+        self.node.log.warning("connection to backup %s lost", self.node.replica.view.backup)
+        self.node.replica.on_backup_link_lost()
+        self.stop()
+        self.start(delay=self.node.settings.ping_interval)
+
+    def check_timeouts(self) -> None:
+        """A backup that does not answer for a while is as good as gone: start over."""
+        limit = max(1.0, 10 * self.node.settings.ping_interval)
+        stuck = self.link is not None and self.link.oldest_age() > limit
+        stuck = stuck or (self.transfer is not None and self.transfer.oldest_age() > 10 * limit)
+        if stuck:
+            self.node.log.warning("backup %s not answering; reconnecting", self.node.replica.view.backup)
+            self.node.replica.on_backup_link_lost()
+            self.stop()
+            self.start()
+
+    # ------------------------------------------------------------------ connections
+
+    def stop(self) -> None:
+        current = asyncio.current_task()
+        for task in (self.task, self.transfer_task):
+            if task is not None and task is not current:
+                task.cancel()
+        self.task = self.transfer_task = None
+        for link in (self.link, self.transfer):
+            if link is not None:
+                link.close()
+        self.link = self.transfer = None
+
+    def start(self, delay: float = 0.0) -> None:
+        self.stop()
+        self.task = asyncio.create_task(self._run(self.node.replica.view, delay))
+
+    async def _run(self, view: View, delay: float) -> None:
+        node = self.node
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            while node.replica.serving and node.replica.view == view:
+                try:
+                    await self._resume(view)
+                    return
+                except (OSError, ConnectionError, asyncio.TimeoutError) as exc:
+                    node.log.debug("cannot reach backup %s: %r", view.backup, exc)
+                    self.stop_links()
+                    await asyncio.sleep(node.settings.ping_interval)
+        except Refused as exc:
+            self.refused(str(exc), "resume")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged, and retried
+            node.log.exception("replication to %s failed", view.backup)
+            self.stop_links()
+            self.start(delay=node.settings.ping_interval)
+
+    def stop_links(self) -> None:
+        for link in (self.link, self.transfer):
+            if link is not None:
+                link.close()
+        self.link = self.transfer = None
+
+    async def _connect(self, view: View) -> Connection:
+        host, port = parse_address(view.backup, "backup address")
+        _, link = await asyncio.wait_for(
+            asyncio.get_running_loop().create_connection(lambda: Connection(self.on_reply, self.on_lost), host, port),
+            timeout=self._timeout())
+        return link
+
+    def _timeout(self) -> float:
+        return max(1.0, 10 * self.node.settings.ping_interval)
+
+    async def _resume(self, view: View) -> None:
+        """Open the forward connection; after a transfer if the backup holds no state."""
+        node = self.node
+        vn = b"%d" % view.viewnum
+        link = await self._connect(view)
+        hello = encode_command((b"PB.RESUME", vn, node.me.encode()))
+        try:
+            held, state = await link.request(hello, self._timeout())
+        except Refused as exc:
+            if not str(exc).startswith("NOTSYNCED"):
+                raise
+            state = b"none"
+        complete = state == b"synced"
+        if not complete:
+            # No state, or a transfer this primary has given up on: send the state (again).
+            await self._begin_transfer(view)
+            held, state = await link.request(hello, self._timeout())
+            if state != b"receiving":
+                raise ConnectionError(f"backup says {state!r} right after PB.SYNC")
+        held = int(held)
+        if not (node.replica.serving and node.replica.view == view):
+            link.close()
+            return
+        # What the backup holds needs no resending; a snapshot still on its way counts only
+        # once complete, unless the view is not acknowledged yet (see the module docstring).
+        if complete or node.replica.acked != view.viewnum:
+            self.release_upto(held)
+        self.send_batch()
+        for batch_id, payload, _ in self.unacked:
+            if batch_id > held:
+                self._send(link, batch_id, payload)
+        self.link = link
+        if complete:
+            node.on_backup_synced()
+
+    async def _begin_transfer(self, view: View) -> None:
+        """Snapshot the store and announce it (PB.SYNC); stream it in the background."""
+        node = self.node
+        transfer = await self._connect(view)
+        self.send_batch()  # what ran this turn is in the snapshot
+        covers = self.batch_id
+        snapshot = node.store.snapshot()
+        vn = b"%d" % view.viewnum
+        await transfer.request(encode_command((b"PB.SYNC", vn, node.me.encode(), b"%d" % covers)), self._timeout())
+        self.transfer = transfer
+        node.stats["state_transfers_sent"] += 1
+        self.transfer_task = asyncio.create_task(self._stream(transfer, view, snapshot))
+
+    async def _stream(self, transfer: Connection, view: View, snapshot) -> None:
+        node = self.node
+        vn = b"%d" % view.viewnum
+        started = time.monotonic()
+        node.log.info("sending %d keys to backup %s", len(snapshot.data), view.backup)
+        for chunk in snapshot.chunks(CHUNK_PAIRS):
+            if transfer.closed:
+                return
+            transfer.send(encode_command([b"PB.LOAD", vn] + chunk), "load")
+            await transfer.drain()
+            await asyncio.sleep(0)  # client traffic goes on between chunks
+        sessions = [b"PB.SESSIONS", vn]
+        for client, (seq, reply, used) in snapshot.sessions:
+            sessions += [client, b"%d" % seq, repr(used).encode(), encode(reply)]
+        if transfer.closed:
+            return
+        transfer.send(encode_command(sessions), "sessions")
+        transfer.send(encode_command((b"PB.SYNCED", vn)), "synced")
+        node.log.info("state sent to %s in %.2fs", view.backup, time.monotonic() - started)
