@@ -20,6 +20,7 @@ def run_pbd(*args, timeout=10):
     (["--viewd", "127.0.0.1:26379", "--port", "http"], "--port"),
     (["--viewd", "127.0.0.1:26379", "--bogus"], "unrecognized arguments: --bogus"),
     ([], "--viewd"),
+    (["--viewd", "127.0.0.1:26379", "--bind", "0.0.0.0"], "needs --advertise"),
 ])
 def test_bad_command_lines_fail_with_one_clear_line(args, message):
     done = run_pbd(*args)
@@ -67,5 +68,23 @@ def test_restarted_lone_primary_never_serves_from_its_empty_store():
             with pytest.raises(redis.exceptions.ReadOnlyError):
                 client.get("precious")
         assert client.info("replication")["pb_role"] == "restarted"
+    finally:
+        cluster.stop()
+
+
+def test_sigterm_on_a_primary_finishes_in_flight_writes_and_the_backup_takes_over():
+    import resp_kv
+    from procs import settled
+
+    cluster = Cluster(servers=2)
+    try:
+        primary = cluster.primary()
+        wait_for(lambda: settled(cluster), 15, what="a settled view")
+        kv = resp_kv.Client(cluster.viewd.addr, timeout=30)
+        for i in range(200):
+            kv.set(f"graceful{i}", i)
+        assert primary.terminate(timeout=5) == 0
+        cluster.wait_view(lambda n, p, b: p and p != primary.addr, what="the backup to take over")
+        assert kv.mget([f"graceful{i}" for i in range(200)]) == [str(i).encode() for i in range(200)]
     finally:
         cluster.stop()
