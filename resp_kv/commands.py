@@ -90,7 +90,7 @@ REPLICATION_COMMANDS = [
     c("PB.RESUME", 3, "internal"),  # PB.RESUME <view> <primary> -> the last batch held
     c("PB.BATCH", 5, "internal"),  # PB.BATCH <view> <id> <now> <requests>: client requests as sent
     c("PB.SYNC", 4, "internal"),  # PB.SYNC <view> <primary> <covers>: a state transfer starts
-    c("PB.LOAD", -2, "internal"),  # PB.LOAD <view> <key> <value> ...: a chunk of it
+    c("PB.LOAD", 3, "internal"),  # PB.LOAD <view> <array of key, value, ...>: a chunk of it
     c("PB.SESSIONS", -2, "internal"),  # PB.SESSIONS <view> <client> <seq> <used> <reply> ...
     c("PB.SYNCED", 2, "internal"),  # PB.SYNCED <view>: the transfer is complete
 ]

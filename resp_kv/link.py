@@ -5,7 +5,7 @@ The conversation (one reply per message, in order, on each connection):
 
   forward connection                      transfer connection (only when the backup has no state)
     PB.RESUME <view> <primary>  -> :N         PB.SYNC <view> <primary> <covers>  -> +OK
-    PB.BATCH <view> <id> <now> <requests>     PB.LOAD <view> <key> <value> ...  -> +OK
+    PB.BATCH <view> <id> <now> <requests>     PB.LOAD <view> <[key, value, ...]>  -> +OK
                          -> +OK | +QUEUED     PB.SESSIONS <view> <client> <seq> <used> <reply> ...
                                               PB.SYNCED <view>  -> :N
 
@@ -38,7 +38,8 @@ from .daemon import parse_address
 from .protocol import encode, encode_command
 from .respserver import Deferred
 
-CHUNK_PAIRS = 5000  # keys per PB.LOAD message
+CHUNK_PAIRS = 1000  # keys per PB.LOAD message: small enough for client traffic to pass between
+LOADS_IN_FLIGHT = 4  # PB.LOAD messages sent and not yet answered, at most
 
 
 class Refused(Exception):
@@ -56,6 +57,7 @@ class Connection(asyncio.Protocol):
         self.inflight: deque = deque()  # (what, tag, sent_at, future or None)
         self.closed = False
         self._drained: asyncio.Future | None = None
+        self._answered: asyncio.Future | None = None  # wakes replies_below()
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -80,6 +82,8 @@ class Connection(asyncio.Protocol):
             if not self.inflight or self.closed:
                 return
             what, tag, _, future = self.inflight.popleft()
+            if self._answered is not None and not self._answered.done():
+                self._answered.set_result(None)
             if future is not None:
                 if not future.done():
                     future.set_result(reply)
@@ -91,8 +95,9 @@ class Connection(asyncio.Protocol):
         for _, _, _, future in self.inflight:
             if future is not None and not future.done():
                 future.set_exception(ConnectionError("connection to the backup lost"))
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
+        for waiter in (self._drained, self._answered):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
         self.on_lost(self)
 
     def pause_writing(self) -> None:
@@ -105,6 +110,12 @@ class Connection(asyncio.Protocol):
     async def drain(self) -> None:
         if self._drained is not None:
             await self._drained
+
+    async def replies_below(self, count: int) -> None:
+        """Wait until fewer than ``count`` messages await their reply (or the link is gone)."""
+        while len(self.inflight) >= count and not self.closed:
+            self._answered = asyncio.get_running_loop().create_future()
+            await self._answered
 
     def oldest_age(self) -> float:
         return time.monotonic() - self.inflight[0][2] if self.inflight else 0.0
@@ -346,9 +357,12 @@ class Forwarder:
         for chunk in snapshot.chunks(CHUNK_PAIRS):
             if transfer.closed:
                 return
-            transfer.send(encode_command([b"PB.LOAD", vn] + chunk), "load")
-            await transfer.drain()
-            await asyncio.sleep(0)  # client traffic goes on between chunks
+            # One bulk string per chunk (itself a RESP array of the pairs): the backup's request
+            # parser then walks three headers, not thousands, and hiredis does the rest.
+            transfer.send(encode_command((b"PB.LOAD", vn, encode_command(chunk))), "load")
+            # A few chunks in flight at most: the backup must keep up with its clients' batches
+            # too, and client traffic here goes on between chunks.
+            await transfer.replies_below(LOADS_IN_FLIGHT)
         sessions = [b"PB.SESSIONS", vn]
         for client, (seq, reply, used) in snapshot.sessions:
             sessions += [client, b"%d" % seq, repr(used).encode(), encode(reply)]

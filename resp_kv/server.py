@@ -389,9 +389,12 @@ class Node(RespServer):
         transfer, refusal = self._transfer_for(conn, args)
         if refusal:
             return Error(refusal)
-        if len(args) % 2:
-            return wrong_arity("pb.load")
-        it = iter(args[2:])
+        reader = hiredis.Reader()
+        reader.feed(args[2])
+        pairs = reader.gets()
+        if pairs.__class__ is not list or len(pairs) % 2 or (pairs and set(map(type, pairs)) != {bytes}):
+            return Error("ERR malformed PB.LOAD: expected an array of keys and values")
+        it = iter(pairs)
         transfer.staging.data.update(zip(it, it))
         return OK
 

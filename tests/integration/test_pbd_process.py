@@ -7,7 +7,7 @@ import sys
 import pytest
 import redis
 
-from procs import Cluster, free_port, pbd_proc, wait_for, wait_role
+from procs import Cluster, pbd_proc, wait_for
 
 
 def run_pbd(*args, timeout=10):

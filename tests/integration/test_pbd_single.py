@@ -10,7 +10,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from procs import Cluster, pbd_proc, wait_for, wait_role
+from procs import Cluster, wait_for, wait_role
 
 
 @pytest.fixture(scope="module")
