@@ -135,10 +135,7 @@ def split_inline(line: bytes) -> list[bytes]:
                     word += _ESCAPES.get(line[i + 1], bytes([line[i + 1]]))
                     i += 1
                 elif c == 0x22:
-                    if i + 1 < n and line[i + 1] not in b" \t\r\n\v\f":
-                        raise ProtocolError("unbalanced quotes in request")
-                    quote = 0
-                    i += 1
+                    i = _closing_quote(line, i)
                     break
                 else:
                     word.append(c)
@@ -147,10 +144,7 @@ def split_inline(line: bytes) -> list[bytes]:
                     word.append(0x27)
                     i += 1
                 elif c == 0x27:
-                    if i + 1 < n and line[i + 1] not in b" \t\r\n\v\f":
-                        raise ProtocolError("unbalanced quotes in request")
-                    quote = 0
-                    i += 1
+                    i = _closing_quote(line, i)
                     break
                 else:
                     word.append(c)
@@ -166,6 +160,13 @@ def split_inline(line: bytes) -> list[bytes]:
 
 class _Unexpected(Exception):
     """hiredis returned something no request can be (a status, an integer, ...)."""
+
+
+def _closing_quote(line: bytes, i: int) -> int:
+    """A closing quote at ``i`` must end the word; return where the next word may start."""
+    if i + 1 < len(line) and line[i + 1] not in b" \t\r\n\v\f":
+        raise ProtocolError("unbalanced quotes in request")
+    return i + 1
 
 
 def _is_hex(two: bytes) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from procs import Proc, pbd_proc, viewd_proc
+from procs import Cluster, Proc, pbd_proc, viewd_proc
 
 
 def pytest_addoption(parser):
@@ -45,3 +45,17 @@ def make_pbd(procs, viewd):
     def make(port=None, *extra):
         return procs.add(pbd_proc(viewd.addr, port, *extra))
     return make
+
+
+@pytest.fixture
+def cluster():
+    """``cluster(servers, **kwargs)`` starts a :class:`procs.Cluster`; all are stopped at the end."""
+    made = []
+
+    def make(servers=1, **kwargs):
+        made.append(Cluster(servers=servers, **kwargs))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.stop()

@@ -206,3 +206,7 @@ def settled(cluster: "Cluster") -> bool:
     except Exception:  # noqa: BLE001 - not reachable: not settled
         return False
     return info["acknowledged_view"] == viewnum and (not backup or info["backup_in_sync"] == "yes")
+
+
+def wait_settled(cluster: "Cluster", timeout: float = 30) -> None:
+    wait_for(lambda: settled(cluster), timeout, what="the view to settle (acknowledged, backup in sync)")

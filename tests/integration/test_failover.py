@@ -9,30 +9,12 @@ import redis
 from redis.sentinel import Sentinel
 
 import resp_kv
-from procs import Cluster, digest, settled, wait_for, wait_role
-
-
-@pytest.fixture
-def cluster():
-    made = []
-
-    def make(servers=1, **kwargs):
-        c = Cluster(servers=servers, **kwargs)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.stop()
+from procs import digest, wait_for, wait_role, wait_settled
 
 
 def smart(cluster, **kwargs):
     kwargs.setdefault("timeout", 30)
     return resp_kv.Client(cluster.viewd.addr, **kwargs)
-
-
-def wait_settled(cluster, timeout=15):
-    wait_for(lambda: settled(cluster), timeout, what="the view to settle (acknowledged, backup in sync)")
 
 
 def test_first_server_becomes_primary_and_serves(cluster):

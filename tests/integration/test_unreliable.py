@@ -10,25 +10,7 @@ import redis
 
 import resp_kv
 from linearizability import UNKNOWN, Op, check, puthash_value
-from procs import Cluster, settled, wait_for, wait_role
-
-
-@pytest.fixture
-def cluster():
-    made = []
-
-    def make(servers=0, **kwargs):
-        c = Cluster(servers=servers, **kwargs)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.stop()
-
-
-def wait_settled(c, timeout=30):
-    wait_for(lambda: settled(c), timeout, what="the view to settle (acknowledged, backup in sync)")
+from procs import wait_role, wait_settled
 
 
 def test_puthash_chain_on_an_unreliable_network_applies_each_exactly_once(cluster):
