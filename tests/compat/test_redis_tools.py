@@ -51,11 +51,13 @@ def test_redis_cli_pipe_mode_mass_insert(server):
 def test_redis_benchmark_runs_every_test_without_errors(server, pipeline):
     cli(server, "DEL", "counter:__rand_int__")
     done = subprocess.run(
-        ["redis-benchmark", "-p", str(server.port), "-t", "set,get,ping,incr,mset", "--csv", "-n", "5000",
+        ["redis-benchmark", "-p", str(server.port), "-t", "set,get,ping,incr,mset", "-q", "-n", "5000",
          "-c", "20", "-P", str(pipeline)], capture_output=True, timeout=120)
     out = done.stdout.decode()
     assert done.returncode == 0, out + done.stderr.decode()
-    rows = dict(re.findall(r'^"([^"]+)","([\d.]+)"', out, re.M))
+    # -q prints progress lines ended by \r, then one final line per test
+    lines = re.split(r"[\r\n]+", out)
+    rows = dict(re.findall(r"^([A-Z_]+(?: \(10 keys\))?): ([\d.]+) requests per second", "\n".join(lines), re.M))
     assert set(rows) == {"PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"}, out
     assert all(float(rps) > 0 for rps in rows.values())
     assert "ERR" not in out + done.stderr.decode()
