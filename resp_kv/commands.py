@@ -27,10 +27,6 @@ class Command:
     last_key: int = 0
     key_step: int = 0
 
-    @property
-    def is_data(self) -> bool:
-        return "write" in self.flags or "readonly" in self.flags
-
     def arity_ok(self, argc: int) -> bool:
         return argc == self.arity if self.arity > 0 else argc >= -self.arity
 

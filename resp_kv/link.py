@@ -56,7 +56,6 @@ class Connection(asyncio.Protocol):
         self.reader = hiredis.Reader()
         self.inflight: deque = deque()  # (what, tag, sent_at, future or None)
         self.closed = False
-        self._drained: asyncio.Future | None = None
         self._answered: asyncio.Future | None = None  # wakes replies_below()
 
     def connection_made(self, transport) -> None:
@@ -95,21 +94,9 @@ class Connection(asyncio.Protocol):
         for _, _, _, future in self.inflight:
             if future is not None and not future.done():
                 future.set_exception(ConnectionError("connection to the backup lost"))
-        for waiter in (self._drained, self._answered):
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+        if self._answered is not None and not self._answered.done():
+            self._answered.set_result(None)
         self.on_lost(self)
-
-    def pause_writing(self) -> None:
-        self._drained = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-
-    async def drain(self) -> None:
-        if self._drained is not None:
-            await self._drained
 
     async def replies_below(self, count: int) -> None:
         """Wait until fewer than ``count`` messages await their reply (or the link is gone)."""
