@@ -87,7 +87,7 @@ REPLICATION_COMMANDS = [
     c("PB.BATCH", 5, "internal"),  # PB.BATCH <view> <id> <now> <requests>: client requests as sent
     c("PB.SYNC", 4, "internal"),  # PB.SYNC <view> <primary> <covers>: a state transfer starts
     c("PB.LOAD", 3, "internal"),  # PB.LOAD <view> <array of key, value, ...>: a chunk of it
-    c("PB.SESSIONS", -2, "internal"),  # PB.SESSIONS <view> <client> <seq> <used> <reply> ...
+    c("PB.SESSIONS", 3, "internal"),  # PB.SESSIONS <view> <array of client, seq, used, reply, ...>
     c("PB.SYNCED", 2, "internal"),  # PB.SYNCED <view>: the transfer is complete
 ]
 

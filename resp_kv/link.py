@@ -6,7 +6,7 @@ The conversation (one reply per message, in order, on each connection):
   forward connection                      transfer connection (only when the backup has no state)
     PB.RESUME <view> <primary>  -> :N         PB.SYNC <view> <primary> <covers>  -> +OK
     PB.BATCH <view> <id> <now> <requests>     PB.LOAD <view> <[key, value, ...]>  -> +OK
-                         -> +OK | +QUEUED     PB.SESSIONS <view> <client> <seq> <used> <reply> ...
+                         -> +OK | +QUEUED     PB.SESSIONS <view> <[client, seq, used, reply, ...]>
                                               PB.SYNCED <view>  -> :N
 
 Batches are numbered. ``PB.RESUME`` asks the backup for the last batch it holds (applied, or
@@ -35,11 +35,11 @@ import hiredis
 from viewd.core import View
 
 from .daemon import parse_address
-from .protocol import encode, encode_command
+from .protocol import encode_command
 from .respserver import Deferred
 
-CHUNK_PAIRS = 1000  # keys per PB.LOAD message: small enough for client traffic to pass between
-LOADS_IN_FLIGHT = 4  # PB.LOAD messages sent and not yet answered, at most
+CHUNK_PAIRS = 1000  # entries per PB.LOAD / PB.SESSIONS: small enough for client traffic to pass
+LOADS_IN_FLIGHT = 4  # such messages sent and not yet answered, at most
 
 
 class Refused(Exception):
@@ -122,7 +122,8 @@ class Forwarder:
         self.batch_replies: list[Deferred] = []
         self.batch_now = 0.0
         self.batch_id = 0
-        self.unacked: deque[tuple[int, bytes, list[Deferred]]] = deque()  # (id, requests, replies)
+        self.unacked: deque[tuple[int, bytes, float, list[Deferred]]] = deque()  # (id, requests, now, replies)
+        self.view: View | None = None  # the view the current connections were opened for
         self.link: Connection | None = None  # forwarding, once resumed
         self.transfer: Connection | None = None
         self.task: asyncio.Task | None = None
@@ -148,15 +149,14 @@ class Forwarder:
             return
         payload = b"".join(self.batch)
         self.batch_id += 1
-        self.unacked.append((self.batch_id, payload, self.batch_replies))
+        self.unacked.append((self.batch_id, payload, self.batch_now, self.batch_replies))
         self.batch, self.batch_replies = [], []
         if self.link is not None and not self.link.closed:
-            self._send(self.link, self.batch_id, payload)
+            self._send(self.link, self.batch_id, payload, self.batch_now)
         # Otherwise the next PB.RESUME (or snapshot) takes care of it.
 
-    def _send(self, link: Connection, batch_id: int, payload: bytes) -> None:
-        view = self.node.replica.view.viewnum
-        link.send(encode_command((b"PB.BATCH", b"%d" % view, b"%d" % batch_id, repr(self.batch_now).encode(),
+    def _send(self, link: Connection, batch_id: int, payload: bytes, now: float) -> None:
+        link.send(encode_command((b"PB.BATCH", b"%d" % self.view.viewnum, b"%d" % batch_id, repr(now).encode(),
                                   payload)), "batch", batch_id)
         self.node.stats["forwarded_batches"] += 1
 
@@ -165,7 +165,7 @@ class Forwarder:
         unacked = self.unacked
         conns = {}
         while unacked and unacked[0][0] <= batch_id:
-            for reply in unacked.popleft()[2]:
+            for reply in unacked.popleft()[3]:
                 reply.done = True
                 conns[reply.conn.id] = reply.conn
         for conn in conns.values():
@@ -181,7 +181,7 @@ class Forwarder:
         self.send_batch()
         conns = {}
         while self.unacked:
-            for reply in self.unacked.popleft()[2]:
+            for reply in self.unacked.popleft()[3]:
                 reply.fail(error)
                 conns[reply.conn.id] = reply.conn
                 self.node.stats["fenced_requests"] += reply.count
@@ -194,7 +194,7 @@ class Forwarder:
         if link is not self.link and link is not self.transfer:
             return
         if isinstance(reply, hiredis.ReplyError):
-            self.refused(str(reply), what)
+            self.refused(str(reply), what, self.view.viewnum)
         elif what == "batch":
             if reply == b"OK" or self.node.replica.acked != self.node.replica.view.viewnum:
                 self.release_upto(tag)  # applied, or queued while the view is unacknowledged
@@ -204,9 +204,10 @@ class Forwarder:
             self.node.on_backup_synced()
             self.release_upto(int(reply))
 
-    def refused(self, reason: str, what: str) -> None:
+    def refused(self, reason: str, what: str, viewnum: int) -> None:
+        """The backup refused a message tagged ``viewnum``: fence, or start over."""
         node = self.node
-        action = node.replica.on_backup_refused(node.replica.view.viewnum, reason)
+        action = node.replica.on_backup_refused(viewnum, reason)
         node.log.warning("backup %s refused %s: %s -> %s", node.replica.view.backup, what, reason, action)
         self.stop()
         if action == "fence":
@@ -248,7 +249,8 @@ class Forwarder:
 
     def start(self, delay: float = 0.0) -> None:
         self.stop()
-        self.task = asyncio.create_task(self._run(self.node.replica.view, delay))
+        self.view = self.node.replica.view
+        self.task = asyncio.create_task(self._run(self.view, delay))
 
     async def _run(self, view: View, delay: float) -> None:
         node = self.node
@@ -264,7 +266,7 @@ class Forwarder:
                     self.stop_links()
                     await asyncio.sleep(node.settings.ping_interval)
         except Refused as exc:
-            self.refused(str(exc), "resume")
+            self.refused(str(exc), "resume", view.viewnum)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - logged, and retried
@@ -291,22 +293,23 @@ class Forwarder:
     async def _resume(self, view: View) -> None:
         """Open the forward connection; after a transfer if the backup holds no state."""
         node = self.node
-        vn = b"%d" % view.viewnum
+        hello = encode_command((b"PB.RESUME", b"%d" % view.viewnum, node.me.encode()))
         link = await self._connect(view)
-        hello = encode_command((b"PB.RESUME", vn, node.me.encode()))
         try:
-            held, state = await link.request(hello, self._timeout())
-        except Refused as exc:
-            if not str(exc).startswith("NOTSYNCED"):
-                raise
-            state = b"none"
-        complete = state == b"synced"
-        if not complete:
-            # No state, or a transfer this primary has given up on: send the state (again).
-            await self._begin_transfer(view)
-            held, state = await link.request(hello, self._timeout())
-            if state != b"receiving":
-                raise ConnectionError(f"backup says {state!r} right after PB.SYNC")
+            try:
+                held, state = await link.request(hello, self._timeout())
+            except Refused as exc:
+                if not str(exc).startswith("NOTSYNCED"):
+                    raise
+                state = b"none"
+            if state != b"synced":
+                # No state, or a transfer this primary has given up on: send the state (again).
+                await self._begin_transfer(view)
+                held, state = await link.request(hello, self._timeout())
+        except BaseException:
+            link.close()
+            raise
+        complete = state == b"synced"  # also when the new transfer already completed
         held = int(held)
         if not (node.replica.serving and node.replica.view == view):
             link.close()
@@ -316,9 +319,9 @@ class Forwarder:
         if complete or node.replica.acked != view.viewnum:
             self.release_upto(held)
         self.send_batch()
-        for batch_id, payload, _ in self.unacked:
+        for batch_id, payload, now, _ in self.unacked:
             if batch_id > held:
-                self._send(link, batch_id, payload)
+                self._send(link, batch_id, payload, now)
         self.link = link
         if complete:
             node.on_backup_synced()
@@ -327,34 +330,43 @@ class Forwarder:
         """Snapshot the store and announce it (PB.SYNC); stream it in the background."""
         node = self.node
         transfer = await self._connect(view)
-        self.send_batch()  # what ran this turn is in the snapshot
-        covers = self.batch_id
-        snapshot = node.store.snapshot()
-        vn = b"%d" % view.viewnum
-        await transfer.request(encode_command((b"PB.SYNC", vn, node.me.encode(), b"%d" % covers)), self._timeout())
+        try:
+            self.send_batch()  # what ran this turn is in the snapshot
+            covers = self.batch_id
+            snapshot = node.store.snapshot()
+            sync = encode_command((b"PB.SYNC", b"%d" % view.viewnum, node.me.encode(), b"%d" % covers))
+            await transfer.request(sync, self._timeout())
+        except BaseException:
+            transfer.close()
+            raise
         self.transfer = transfer
         node.stats["state_transfers_sent"] += 1
         self.transfer_task = asyncio.create_task(self._stream(transfer, view, snapshot))
 
     async def _stream(self, transfer: Connection, view: View, snapshot) -> None:
+        try:
+            await self._send_snapshot(transfer, view, snapshot)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged; the transfer starts over
+            self.node.log.exception("state transfer to %s failed", view.backup)
+            transfer.close()  # on_lost starts over
+
+    async def _send_snapshot(self, transfer: Connection, view: View, snapshot) -> None:
         node = self.node
         vn = b"%d" % view.viewnum
         started = time.monotonic()
         node.log.info("sending %d keys to backup %s", len(snapshot.data), view.backup)
-        for chunk in snapshot.chunks(CHUNK_PAIRS):
+        # Each chunk is one bulk string (itself a RESP array): the backup's request parser then
+        # walks three headers, not thousands, and hiredis does the rest. A few chunks in flight
+        # at most: the backup must keep up with client batches too, and client traffic here goes
+        # on between chunks.
+        for kind, chunk in snapshot.chunks(CHUNK_PAIRS):
             if transfer.closed:
                 return
-            # One bulk string per chunk (itself a RESP array of the pairs): the backup's request
-            # parser then walks three headers, not thousands, and hiredis does the rest.
-            transfer.send(encode_command((b"PB.LOAD", vn, encode_command(chunk))), "load")
-            # A few chunks in flight at most: the backup must keep up with its clients' batches
-            # too, and client traffic here goes on between chunks.
+            transfer.send(encode_command((kind, vn, encode_command(chunk))), "load")
             await transfer.replies_below(LOADS_IN_FLIGHT)
-        sessions = [b"PB.SESSIONS", vn]
-        for client, (seq, reply, used) in snapshot.sessions:
-            sessions += [client, b"%d" % seq, repr(used).encode(), encode(reply)]
         if transfer.closed:
             return
-        transfer.send(encode_command(sessions), "sessions")
         transfer.send(encode_command((b"PB.SYNCED", vn)), "synced")
         node.log.info("state sent to %s in %.2fs", view.backup, time.monotonic() - started)

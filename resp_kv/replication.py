@@ -47,7 +47,7 @@ class Transition:
 
     old_role: str
     new_role: str
-    new_backup: bool  # primary: the backup changed (or is new): transfer the state to it
+    new_backup: bool  # a serving primary with a backup in this new view: link up with it
 
     @property
     def role_changed(self) -> bool:
@@ -114,13 +114,12 @@ class Replica:
                 self.state_view = 1
         elif self.state_view != view.viewnum:
             self.state_view = 0  # a backup of a new view waits for its transfer; idle holds nothing
-        new_backup = view.primary == me and view.backup != "" and (
-            view.backup != previous.backup or previous.primary != me)
-        if new_backup or not view.backup:
-            self.backup_synced = False
+        # A backup's state never outlives its view (even under the same name: it may have
+        # restarted and been chosen again), so every new view with a backup needs a new link.
+        self.backup_synced = False
         self.receiving = 0
         self._update_role()
-        return Transition(old_role, self.role, new_backup and self.state_view == view.viewnum)
+        return Transition(old_role, self.role, self.serving and view.backup != "")
 
     # ------------------------------------------------------------------ primary side
 

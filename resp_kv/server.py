@@ -347,6 +347,8 @@ class Node(RespServer):
         if refusal:
             return Error(refusal)
         batch_id = _int(args[2])
+        if batch_id < 1:
+            return Error("ERR malformed PB.BATCH: the batch id is not a positive integer")
         if batch_id <= self.last_batch:
             return OK  # held already
         if batch_id != self.last_batch + 1:
@@ -389,10 +391,8 @@ class Node(RespServer):
         transfer, refusal = self._transfer_for(conn, args)
         if refusal:
             return Error(refusal)
-        reader = hiredis.Reader()
-        reader.feed(args[2])
-        pairs = reader.gets()
-        if pairs.__class__ is not list or len(pairs) % 2 or (pairs and set(map(type, pairs)) != {bytes}):
+        pairs = _flat_array(args[2], 2)
+        if pairs is None:
             return Error("ERR malformed PB.LOAD: expected an array of keys and values")
         it = iter(pairs)
         transfer.staging.data.update(zip(it, it))
@@ -402,10 +402,12 @@ class Node(RespServer):
         transfer, refusal = self._transfer_for(conn, args)
         if refusal:
             return Error(refusal)
-        entries = []
-        for i in range(2, len(args) - 3, 4):
-            client, seq, used, reply = args[i : i + 4]
-            entries.append((client, (int(seq), decode_reply(reply), float(used))))
+        fields = _flat_array(args[2], 4)
+        try:
+            entries = [(fields[i], (int(fields[i + 1]), decode_reply(fields[i + 3]), float(fields[i + 2])))
+                       for i in range(0, len(fields), 4)]
+        except (TypeError, ValueError, hiredis.ProtocolError):
+            return Error("ERR malformed PB.SESSIONS: expected an array of client, seq, used, reply")
         transfer.staging.sessions.load(entries)
         return OK
 
@@ -509,6 +511,19 @@ class Node(RespServer):
         # Every write this server acknowledged was already accepted by the backup of its view.
         r = self.replica
         return 1 if r.serving and r.view.backup and r.backup_synced else 0
+
+
+def _flat_array(payload: bytes, group: int) -> list[bytes] | None:
+    """A RESP array of bulk strings (a transfer chunk), if its length is a multiple of ``group``."""
+    reader = hiredis.Reader()
+    reader.feed(payload)
+    try:
+        items = reader.gets()
+    except hiredis.ProtocolError:
+        return None
+    if items.__class__ is not list or len(items) % group or (items and set(map(type, items)) != {bytes}):
+        return None
+    return items
 
 
 def _int(raw: bytes) -> int:

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from .commands import DATA_COMMANDS, NOT_INTEGER, SYNTAX_ERROR, Command, wrong_arity
-from .protocol import OK, Error
+from .protocol import OK, Error, encode
 
 FNV_OFFSET = 2166136261
 FNV_PRIME = 16777619
@@ -223,14 +223,23 @@ class Snapshot:
         self.data = data
         self.sessions = sessions
 
-    def chunks(self, size: int) -> Iterator[list[bytes]]:
-        """The data as flat [k1, v1, k2, v2, ...] lists of at most ``size`` pairs."""
+    def chunks(self, size: int) -> Iterator[tuple[bytes, list[bytes]]]:
+        """The state as (message, flat list) pieces of at most ``size`` entries each:
+        (b"PB.LOAD", [key, value, ...]), then (b"PB.SESSIONS", [client, seq, used, reply, ...])."""
         chunk: list[bytes] = []
         for key, value in self.data.items():
             chunk.append(key)
             chunk.append(value)
             if len(chunk) >= 2 * size:
-                yield chunk
+                yield b"PB.LOAD", chunk
                 chunk = []
         if chunk:
-            yield chunk
+            yield b"PB.LOAD", chunk
+        chunk = []
+        for client, (seq, reply, used) in self.sessions:
+            chunk += [client, b"%d" % seq, repr(used).encode(), encode(reply)]
+            if len(chunk) >= 4 * size:
+                yield b"PB.SESSIONS", chunk
+                chunk = []
+        if chunk:
+            yield b"PB.SESSIONS", chunk

@@ -204,3 +204,39 @@ def test_repeated_crash_and_restart_keeps_every_client_write(cluster):
     assert kills >= 5
     kv = smart(c)
     assert all(kv.get(f"c{n}") is not None for n in range(3))
+
+
+def test_a_backup_restarted_quickly_and_chosen_again_gets_the_state_again(cluster):
+    c = cluster(2)
+    primary = c.primary()
+    wait_settled(c)
+    kv = smart(c)
+    kv.set("before", "1")
+    backup = c.by_addr(c.view()[2])
+    restarted = c.restart(backup)  # same port, same name, well within the dead time
+    c.wait_view(lambda n, p, b: p == primary.addr and b == restarted.addr and n > 2,
+                what="the restarted backup to be chosen again in a new view")
+    wait_settled(c)
+    assert kv.set("after", "2")
+    assert digest(restarted) == digest(primary)
+    assert restarted.client().info("keyspace")["db0"]["keys"] == 2
+
+
+def test_a_large_exactly_once_table_reaches_a_new_backup_in_chunks(cluster):
+    c = cluster(1)
+    primary = c.primary()
+    client = primary.client()
+    pipe = client.pipeline(transaction=False)
+    for n in range(2500):  # more than one PB.SESSIONS chunk (1000 entries each)
+        pipe.execute_command("KV.ONCE", f"client-{n}", 1, "INCR", "counter")
+    pipe.execute()
+    backup = c.add_server()
+    wait_settled(c)
+    assert backup.client().info("stats")["exactly_once_clients"] == 2500
+    primary.kill()
+    c.wait_view(lambda n, p, b: p == backup.addr, what="the backup to take over")
+    wait_role(backup, "primary")
+    again = backup.client()
+    # Client 1234's request, retried at the new primary, gets its first reply: no new increment.
+    assert again.execute_command("KV.ONCE", "client-1234", 1, "INCR", "counter") == 1235
+    assert again.get("counter") == b"2500"

@@ -117,3 +117,15 @@ def test_stale_or_repeated_views_change_nothing():
     r = primary_of_view_1()
     assert r.on_view(View(1, P, "")) is None
     assert r.on_view(View(0, "", "")) is None
+
+
+def test_a_backup_chosen_again_under_the_same_name_in_a_new_view_needs_a_new_link():
+    # It may have restarted within the dead time and been picked again as the only idle server.
+    r = primary_of_view_1()
+    r.ping_viewnum()
+    r.on_view(View(2, P, B))
+    r.on_backup_synced(2)
+    assert r.ping_viewnum() == 2
+    change = r.on_view(View(3, P, B))
+    assert change.new_backup and not r.backup_synced
+    assert r.ping_viewnum() == 2  # view 3 is acknowledged only once B holds the state again

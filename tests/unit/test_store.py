@@ -85,9 +85,14 @@ def test_snapshot_is_a_frozen_copy_in_chunks():
     s = Store()
     for i in range(10):
         run(s, "SET", f"k{i}", f"v{i}")
+    for n in range(5):
+        s.apply_once(b"client%d" % n, 1, CMD["GET"], [b"GET", b"k0"], now=1.5)
     snap = s.snapshot()
     run(s, "SET", "k0", "changed")
     chunks = list(snap.chunks(4))
-    assert [len(c) for c in chunks] == [8, 8, 4]
-    flat = [x for c in chunks for x in c]
+    assert [(kind, len(c)) for kind, c in chunks] == [
+        (b"PB.LOAD", 8), (b"PB.LOAD", 8), (b"PB.LOAD", 4), (b"PB.SESSIONS", 16), (b"PB.SESSIONS", 4)]
+    flat = [x for kind, c in chunks if kind == b"PB.LOAD" for x in c]
     assert dict(zip(flat[::2], flat[1::2]))[b"k0"] == b"v0"
+    sessions = [x for kind, c in chunks if kind == b"PB.SESSIONS" for x in c]
+    assert sessions[:4] == [b"client0", b"1", b"1.5", b"$2\r\nv0\r\n"]
