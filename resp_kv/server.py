@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from itertools import chain
 
 import hiredis
 
@@ -28,7 +29,7 @@ from .commands import (
 from .daemon import parse_address
 from .link import Forwarder
 from .protocol import (
-    OK, OK_REPLY, Error, ProtocolError, RequestParser, Status, decode_reply, encode, encode_command,
+    OK, OK_REPLY, Error, Status, decode_reply, encode, encode_command,
 )
 from .replication import NOT_SYNCED, Replica
 from .respserver import Deferred, RespServer, format_info
@@ -355,9 +356,11 @@ class Node(RespServer):
             return Error(f"{NOT_SYNCED} batch {batch_id} after {self.last_batch}")
         try:
             now = float(args[3])
-            requests = RequestParser().feed(args[4])
-        except (ProtocolError, ValueError) as exc:
-            return Error(f"ERR malformed PB.BATCH: {exc}")
+        except ValueError:
+            now = None
+        requests = _batch_requests(args[4])
+        if requests is None or now is None:
+            return Error("ERR malformed PB.BATCH: expected a time and client requests")
         self.last_batch = batch_id
         if self.transfer is not None:  # the state is still coming in: hold the batch
             self.transfer.queue.append((now, requests))
@@ -511,6 +514,24 @@ class Node(RespServer):
         # Every write this server acknowledged was already accepted by the backup of its view.
         r = self.replica
         return 1 if r.serving and r.view.backup and r.backup_synced else 0
+
+
+def _batch_requests(payload: bytes) -> list[list[bytes]] | None:
+    """The requests a PB.BATCH carries: multibulk frames, as the primary's parser accepted
+    them (so hiredis alone suffices here), or None if they are not that."""
+    reader = hiredis.Reader()
+    reader.feed(payload)
+    requests = []
+    try:
+        while (req := reader.gets()) is not False:
+            if req.__class__ is not list or not req:
+                return None
+            requests.append(req)
+    except hiredis.ProtocolError:
+        return None
+    if requests and set(map(type, chain.from_iterable(requests))) != {bytes}:
+        return None
+    return requests
 
 
 def _flat_array(payload: bytes, group: int) -> list[bytes] | None:
