@@ -16,7 +16,7 @@ import logging
 import time
 from collections import deque
 
-from .commands import CONNECTION_COMMANDS, SYNTAX_ERROR, Command, CommandTable, unknown_subcommand
+from .commands import CONNECTION_COMMANDS, Command, CommandTable, unknown_subcommand
 from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode
 
 REDIS_VERSION = "7.2.0"  # what we tell clients we are compatible with
@@ -309,4 +309,4 @@ def format_info(sections: dict[str, dict[str, object]], wanted: list[bytes]) -> 
     return "\r\n\r\n".join(parts) + "\r\n" if parts else ""
 
 
-__all__ = ["Deferred", "RespConnection", "RespServer", "format_info", "REDIS_VERSION", "SYNTAX_ERROR"]
+__all__ = ["Deferred", "RespConnection", "RespServer", "format_info", "REDIS_VERSION"]

@@ -24,7 +24,7 @@ import hiredis
 from viewd.core import View
 
 from .commands import (
-    ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, Command, unknown_subcommand, wrong_arity,
+    ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, unknown_subcommand, wrong_arity,
 )
 from .daemon import parse_address
 from .link import Forwarder
@@ -124,8 +124,8 @@ class Node(RespServer):
         self.replica = Replica(self.me, genesis=False)
         self.viewd = ViewdClient(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval))
         self.data_commands = {cmd.name: cmd for cmd in DATA_COMMANDS + [ONCE]}
-        # A data command's name as clients spell it -> (arity, function of the request).
-        self.runners: dict[bytes, tuple[int, Callable]] = {}
+        # A data command's name as clients spell it -> (arity, function of the request, name).
+        self.runners: dict[bytes, tuple[int, Callable, str]] = {}
         self.now = 0.0  # the time KV.ONCE records: the batch's, so the backup records the same
         self.forwarder = Forwarder(self)  # primary: the link into the backup
         # backup: the primary's current forward connection, the last batch held, a transfer
@@ -229,6 +229,7 @@ class Node(RespServer):
         append = out.append
         data_commands = 0
         for args in requests:
+            # runner_for(args), inlined: this loop is the hot path
             runner = runners.get(args[0]) or self._runner(args[0])
             if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
                 reply = runner[1](args)
@@ -251,39 +252,42 @@ class Node(RespServer):
             return
         # The backup runs the requests as they came (only the data commands do anything there).
         if raw is None:
-            raw = b"".join([encode_command(args) for args in requests if self.data_command(args)])
+            raw = b"".join([encode_command(args) for args in requests if self.runner_for(args)])
         reply = Deferred(conn, b"".join(out), len(out))
         self.forwarder.add(raw, reply)
         conn.replies.append(reply)
 
-    def _runner(self, name: bytes) -> tuple[int, Callable] | None:
-        """(arity, function of the request) for a data command's name as clients spell it."""
+    def _runner(self, name: bytes) -> tuple[int, Callable, str] | None:
+        """(arity, function of the request, command name) for a data command's name as clients
+        spell it; cached in ``self.runners``."""
         cmd = self.table.lookup(name)
         if cmd is None or cmd.name not in self.data_commands:
             return None
-        runner = self.runners[name] = (cmd.arity, self._apply_once if cmd is ONCE else self.store.handlers[cmd.name])
+        handler = self._apply_once if cmd is ONCE else self.store.handlers[cmd.name]
+        runner = self.runners[name] = (cmd.arity, handler, cmd.name)
         return runner
 
-    def data_command(self, args: list[bytes]) -> Command | None:
-        """The data command a request runs, if it is one with a valid arity."""
-        cmd = self.table.lookup(args[0])
-        if cmd is None or cmd.name not in self.data_commands or not cmd.arity_ok(len(args)):
-            return None
-        return cmd
+    def runner_for(self, args: list[bytes]) -> Callable | None:
+        """The function that runs a request, if it is a data command with a valid arity."""
+        runner = self.runners.get(args[0]) or self._runner(args[0])
+        if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+            return runner[1]
+        return None
 
     def execute(self, conn, args):
         """One request, answered at once (no backup to wait for)."""
-        cmd = self.table.lookup(args[0])
-        if cmd is None or cmd.name not in self.data_commands:
+        runner = self.runners.get(args[0]) or self._runner(args[0])
+        if runner is None:
             return super().execute(conn, args)
-        if not cmd.arity_ok(len(args)):
-            return wrong_arity(cmd.name)
+        run = self.runner_for(args)
+        if run is None:
+            return wrong_arity(runner[2])
         if not self.replica.serving:
             self.stats["fenced_requests"] += 1
             return self._readonly()
         self.stats["data_commands"] += 1
         self.now = time.time()
-        return self._runner(args[0])[1](args)
+        return run(args)
 
     def _apply_once(self, args: list[bytes]):
         """KV.ONCE <client> <seq> <command> <args...>: run the command once per (client, seq)."""
@@ -430,11 +434,10 @@ class Node(RespServer):
 
     def _apply_forwarded(self, requests: list[list[bytes]], now: float) -> None:
         self.now = now
-        runners = self.runners
         for args in requests:
-            runner = runners.get(args[0]) or self._runner(args[0])
-            if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
-                runner[1](args)
+            run = self.runner_for(args)
+            if run is not None:
+                run(args)
 
     # ------------------------------------------------------------------ admin commands
 
