@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.advertise is None and args.bind in ("0.0.0.0", "::", ""):
         parser.error(f"listening on {args.bind!r} needs --advertise HOST:PORT (or RESP_KV_ADVERTISE): "
                      "the address viewd, clients and the primary can reach this server at")
-    from .server import Node, Settings
+    from .node import Node, Settings
 
     settings = Settings(args.viewd, args.bind, args.port, args.advertise, args.ping_interval,
                         args.session_ttl, args.max_sessions)

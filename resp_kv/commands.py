@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import pbwire
 from .protocol import Error
 
 
@@ -81,15 +82,8 @@ DATA_COMMANDS = [
 # The smart client's exactly-once wrapper: KV.ONCE <client-id> <seq> <command> [args ...].
 ONCE = c("KV.ONCE", -4, "write")
 
-# The internal channel from a primary into its backup (the conversation is in link.py).
-REPLICATION_COMMANDS = [
-    c("PB.RESUME", 3, "internal"),  # PB.RESUME <view> <primary> -> the last batch held
-    c("PB.BATCH", 5, "internal"),  # PB.BATCH <view> <id> <now> <requests>: client requests as sent
-    c("PB.SYNC", 4, "internal"),  # PB.SYNC <view> <primary> <covers>: a state transfer starts
-    c("PB.LOAD", 3, "internal"),  # PB.LOAD <view> <array of key, value, ...>: a chunk of it
-    c("PB.SESSIONS", 3, "internal"),  # PB.SESSIONS <view> <array of client, seq, used, reply, ...>
-    c("PB.SYNCED", 2, "internal"),  # PB.SYNCED <view>: the transfer is complete
-]
+# The internal channel from a primary into its backup (the conversation is in pbwire.py).
+REPLICATION_COMMANDS = [c(name.decode(), arity, "internal", "cmd_pb") for name, arity in pbwire.ARITY.items()]
 
 # pbd's administrative commands: answered locally from the server's own state.
 ADMIN_COMMANDS = [
@@ -102,12 +96,17 @@ ADMIN_COMMANDS = [
 
 
 class CommandTable:
-    """Commands bound to the object that serves them; resolves a request to its command."""
+    """Commands bound to the objects that serve them; resolves a request to its command."""
 
-    def __init__(self, commands: list[Command], owner: object):
+    def __init__(self, commands: list[Command], *owners: object):
         self.commands = {cmd.name: cmd for cmd in commands}
-        # Commands the owner has no method for (pbd's data commands) are routed by the owner.
-        self.handlers = {cmd.name: getattr(owner, cmd.method) for cmd in commands if hasattr(owner, cmd.method)}
+        # Each command is served by the first owner with its method; commands no owner has a
+        # method for (pbd's data commands, served by the store) are routed by the caller.
+        self.handlers = {}
+        for cmd in commands:
+            owner = next((o for o in owners if hasattr(o, cmd.method)), None)
+            if owner is not None:
+                self.handlers[cmd.name] = getattr(owner, cmd.method)
         # Requests arrive as bytes; most use a handful of spellings, so cache them.
         self._by_bytes: dict[bytes, Command] = {}
 

@@ -58,7 +58,6 @@ class RespConnection(asyncio.Protocol):
         self.replies: deque = deque()  # encoded replies (bytes) or Deferred, in request order
         self.closing = False  # QUIT or a protocol error: close once the replies are out
         self.commands = 0
-        self.replication = None  # set by pbd on a primary's link into its backup
 
     # ------------------------------------------------------------- asyncio callbacks
 
@@ -144,8 +143,9 @@ class RespServer:
 
     mode = "standalone"  # as HELLO and INFO report it
 
-    def __init__(self, commands: list[Command]):
-        self.table = CommandTable(CONNECTION_COMMANDS + commands, self)
+    def __init__(self, commands: list[Command], *helpers: object):
+        """``commands`` are served by this object's methods, or else by ``helpers``'."""
+        self.table = CommandTable(CONNECTION_COMMANDS + commands, self, *helpers)
         self.client_ids = itertools.count(1)
         self.connections: dict[int, RespConnection] = {}
         self.listener: asyncio.base_events.Server | None = None

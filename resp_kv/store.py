@@ -19,7 +19,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from .commands import DATA_COMMANDS, NOT_INTEGER, SYNTAX_ERROR, Command, wrong_arity
+from .commands import DATA_COMMANDS, NOT_INTEGER, ONCE, SYNTAX_ERROR, CommandTable, wrong_arity
 from .protocol import OK, Error, encode
 
 FNV_OFFSET = 2166136261
@@ -110,25 +110,64 @@ def _size(reply) -> int:
 
 
 class Store:
-    """The data and the exactly-once table. ``apply`` runs one data command."""
+    """The data and the exactly-once table.
+
+    ``runner(name)`` finds what runs a data command; ``now`` is the time the commands being run
+    carry (the primary's batch time, the same on the backup)."""
 
     def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000):
         self.data: dict[bytes, bytes] = {}
         self.sessions = Sessions(session_ttl, max_sessions)
-        self.handlers = {cmd.name: getattr(self, cmd.method) for cmd in DATA_COMMANDS}
+        self.table = CommandTable(DATA_COMMANDS + [ONCE], self)
+        # A data command's name as clients spell it -> (arity, function of the request, name)
+        self.runners: dict[bytes, tuple[int, object, str]] = {}
+        self.now = 0.0
 
-    def apply(self, cmd: Command, args: list[bytes]):
-        """Run a data command whose arity was already checked; return its reply value."""
-        return self.handlers[cmd.name](args)
+    def runner(self, name: bytes) -> tuple[int, object, str] | None:
+        """(arity, function of the request, command name) for a data command's name as clients
+        spell it, or None if it is not one."""
+        runner = self.runners.get(name)
+        if runner is None:
+            cmd = self.table.lookup(name)
+            if cmd is None:
+                return None
+            runner = self.runners[name] = (cmd.arity, self.table.handlers[cmd.name], cmd.name)
+        return runner
 
-    def apply_once(self, client: bytes, seq: int, cmd: Command, args: list[bytes], now: float):
-        """Run a command at most once per (client, seq); a retry gets the first reply."""
-        found, reply = self.sessions.lookup(client, seq)
+    def run(self, args: list[bytes]):
+        """Run one request if it is a data command with a valid arity; else return None."""
+        runner = self.runners.get(args[0]) or self.runner(args[0])
+        if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+            return runner[1](args)
+        return None
+
+    def cmd_kv_once(self, args: list[bytes]):
+        """KV.ONCE <client> <seq> <command> <args...>: run the command at most once per (client,
+        seq); a retry gets the reply of its one and only application."""
+        inner = args[3:]
+        cmd = self.table.lookup(inner[0])
+        if cmd is None or cmd is ONCE:
+            return Error(f"ERR KV.ONCE cannot run '{inner[0].decode('utf-8', 'replace')[:64]}'")
+        if not cmd.arity_ok(len(inner)):
+            return wrong_arity(cmd.name)
+        seq = _parse_int64(args[2])
+        if seq is None:
+            return Error("ERR KV.ONCE sequence number is not an integer")
+        found, reply = self.sessions.lookup(args[1], seq)
         if found:
             return reply
-        reply = self.handlers[cmd.name](args)
-        self.sessions.record(client, seq, reply, now)
+        reply = self.table.handlers[cmd.name](inner)
+        self.sessions.record(args[1], seq, reply, self.now)
         return reply
+
+    def load_chunk(self, kind: bytes, items: list) -> None:
+        """Part of a state transfer: ``[key, value, ...]`` (data) or ``[(client, entry), ...]``
+        (the exactly-once table), as the snapshot's chunks hold them."""
+        if kind == b"PB.LOAD":
+            it = iter(items)
+            self.data.update(zip(it, it))
+        else:
+            self.sessions.load(items)
 
     # ------------------------------------------------------------------ commands
 

@@ -1,15 +1,17 @@
 """The key/value state machine and its exactly-once table, driven directly."""
 
-from resp_kv.commands import DATA_COMMANDS
 from resp_kv.protocol import OK, Error
 from resp_kv.store import Sessions, Store, fnv1a_32
-
-CMD = {c.name: c for c in DATA_COMMANDS}
 
 
 def run(store, *args):
     args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-    return store.apply(CMD[args[0].decode().upper()], args)
+    return store.run(args)
+
+
+def once(store, client, seq, *args, now=10.0):
+    store.now = now
+    return run(store, "KV.ONCE", client, seq, *args)
 
 
 def test_fnv1a_matches_reference_vectors():
@@ -56,16 +58,31 @@ def test_incr_counts_and_refuses_non_integers_and_overflow():
     assert run(s, "INCR", "x") == Error("ERR increment or decrement would overflow")
 
 
-def test_apply_once_returns_the_first_reply_to_a_retry_without_applying_again():
+def test_kv_once_returns_the_first_reply_to_a_retry_without_applying_again():
     s = Store()
-    once = lambda seq, *a: s.apply_once(b"c1", seq, CMD[a[0]], [x.encode() for x in a], now=10.0)
-    assert once(1, "PUTHASH", "k", "x") == b""
+    assert once(s, "c1", 1, "PUTHASH", "k", "x") == b""
     value = run(s, "GET", "k")
-    assert once(1, "PUTHASH", "k", "x") == b""  # the retry: same reply, not hashed again
+    assert once(s, "c1", 1, "PUTHASH", "k", "x") == b""  # the retry: same reply, not hashed again
     assert run(s, "GET", "k") == value
-    assert once(2, "PUTHASH", "k", "y") == value
-    assert once(1, "PUTHASH", "k", "x").startswith("ERR stale request")
+    assert once(s, "c1", 2, "PUTHASH", "k", "y") == value
+    assert once(s, "c1", 1, "PUTHASH", "k", "x").startswith("ERR stale request")
     assert len(s.sessions) == 1
+    assert s.sessions.table[b"c1"][2] == 10.0  # the time the store was given, not a clock
+
+
+def test_kv_once_refuses_what_it_cannot_wrap():
+    s = Store()
+    assert once(s, "c1", 1, "KV.ONCE", "c2", 1, "GET", "k").startswith("ERR KV.ONCE cannot run")
+    assert once(s, "c1", 1, "PING").startswith("ERR KV.ONCE cannot run")
+    assert once(s, "c1", 1, "GET") == Error("ERR wrong number of arguments for 'get' command")
+    assert once(s, "c1", "x", "GET", "k") == Error("ERR KV.ONCE sequence number is not an integer")
+    assert len(s.sessions) == 0
+
+
+def test_run_ignores_what_is_not_a_data_command_with_its_arity():
+    s = Store()
+    assert run(s, "PING") is None and run(s, "GET") is None
+    assert run(s, "set", "k", "v") == OK and run(s, "GeT", "k") == b"v"
 
 
 def test_idle_clients_expire_and_the_table_is_bounded():
@@ -86,7 +103,7 @@ def test_snapshot_is_a_frozen_copy_in_chunks():
     for i in range(10):
         run(s, "SET", f"k{i}", f"v{i}")
     for n in range(5):
-        s.apply_once(b"client%d" % n, 1, CMD["GET"], [b"GET", b"k0"], now=1.5)
+        once(s, b"client%d" % n, 1, "GET", "k0", now=1.5)
     snap = s.snapshot()
     run(s, "SET", "k0", "changed")
     chunks = list(snap.chunks(4))

@@ -1,0 +1,98 @@
+"""pbd's administrative commands (INFO, ROLE, CONFIG, DEBUG, WAIT): answered by every server
+from its own state, in Redis's shapes. They read the node; they change nothing but statistics.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+
+from .commands import unknown_subcommand
+from .daemon import parse_address
+from .protocol import OK, Error, Status
+from .respserver import REDIS_VERSION, format_info
+
+
+class AdminCommands:
+    """The commands' methods, bound to one node (a ``node.Node``)."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def cmd_info(self, conn, args):
+        node = self.node
+        r, v, store = node.replica, node.replica.view, node.keeper.store
+        sessions = store.sessions
+        sections = {
+            "Server": {
+                "redis_version": REDIS_VERSION, "resp_kv_version": "0.1.0", "redis_mode": "standalone",
+                "process_id": os.getpid(), "tcp_port": node.settings.port, "advertise": node.me,
+                "viewd": node.settings.viewd, "uptime_in_seconds": int(time.monotonic() - node.started),
+            },
+            "Clients": {"connected_clients": len(node.connections)},
+            "Stats": {"total_commands_processed": sum(c.commands for c in node.connections.values()),
+                      **node.stats, **r.stats,
+                      "exactly_once_clients": len(sessions),
+                      "exactly_once_memory_bytes": sessions.memory()},
+            "Replication": {
+                "role": "master" if r.serving else "slave", "pb_role": r.role, "view": v.viewnum,
+                "primary": v.primary, "backup": v.backup,
+                "backup_in_sync": "yes" if r.backup_synced else "no",
+                "acknowledged_view": r.acked, "state_view": r.state_view,
+                "receiving_state": "yes" if r.receiving else "no",
+                "connected_slaves": 1 if r.serving and r.backup_synced else 0,
+                "unacknowledged_batches": len(r.unacked),
+            },
+            "Keyspace": {"db0": f"keys={len(store.data)},expires=0,avg_ttl=0"} if store.data else {},
+        }
+        return format_info(sections, args[1:])
+
+    def cmd_role(self, conn, args):
+        r, v = self.node.replica, self.node.replica.view
+        if r.serving:
+            replicas = []
+            if v.backup and r.backup_synced:
+                host, port = parse_address(v.backup)
+                replicas.append([host, str(port), "0"])
+            return ["master", 0, replicas]
+        if v.primary and r.role == "backup":
+            host, port = parse_address(v.primary)
+            return ["slave", host, port, "connected" if r.state_view == v.viewnum else "sync", 0]
+        return ["slave", "", 0, "none", -1]
+
+    def cmd_config(self, conn, args):
+        node = self.node
+        sub = args[1].upper()
+        if sub == b"GET" and len(args) >= 3:
+            s = node.settings
+            settings = {"save": "", "appendonly": "no", "databases": "1", "port": str(s.port), "bind": s.bind,
+                        "advertise": s.advertise, "viewd": s.viewd, "ping-interval": str(s.ping_interval),
+                        "session-ttl": str(s.session_ttl), "max-sessions": str(s.max_sessions)}
+            out = {}
+            for pattern in args[2:]:
+                pat = pattern.decode("utf-8", "replace").lower()
+                out.update({k: v for k, v in settings.items() if fnmatch.fnmatchcase(k, pat)})
+            return out
+        if sub == b"RESETSTAT" and len(args) == 2:
+            for stats in (node.stats, node.replica.stats):
+                for key in stats:
+                    stats[key] = 0
+            return OK
+        if sub in (b"GET", b"SET"):
+            return Error(f"ERR CONFIG {sub.decode()} is not supported for these arguments")
+        return unknown_subcommand(args[1], "CONFIG")
+
+    def cmd_debug(self, conn, args):
+        if args[1].upper() == b"DIGEST" and len(args) == 2:
+            return Status(self.node.keeper.store.digest())
+        return unknown_subcommand(args[1], "DEBUG")
+
+    def cmd_wait(self, conn, args):
+        try:
+            int(args[1]), int(args[2])
+        except ValueError:
+            return Error("ERR value is not an integer or out of range")
+        # Every write this server acknowledged was already accepted by the backup of its view.
+        r = self.node.replica
+        return 1 if r.serving and r.view.backup and r.backup_synced else 0

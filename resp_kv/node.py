@@ -1,0 +1,243 @@
+"""pbd's asyncio shell: feeds the replication core (``replication.Replica``) its events and
+carries out the actions it returns; runs clients' data commands on the store.
+
+Events come from four places: the ping loop (a tick, then viewd's reply), clients' requests
+(the data commands of each event-loop turn are propagated as one batch), the links this server
+opens into its backup (up, reply, lost), and PB.* requests from a primary. After each event the
+queued actions are carried out at once, in order (:meth:`Node.carry_out`). This module decides
+nothing about replication; what a command does is the store's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import partial
+
+from viewd.core import View
+
+from . import replication as rp
+from .admin import AdminCommands
+from .commands import ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, wrong_arity
+from .keeper import Keeper
+from .peer import Caller, Links
+from .protocol import OK, OK_REPLY, Error, encode, encode_command
+from .respserver import Deferred, RespServer
+
+log = logging.getLogger("pbd")
+
+
+class Settings:
+    """pbd's settings, as given on the command line (or the environment)."""
+
+    def __init__(self, viewd: str, bind: str = "127.0.0.1", port: int = 6379, advertise: str | None = None,
+                 ping_interval: float = 0.1, session_ttl: float = 3600.0, max_sessions: int = 1_000_000):
+        self.viewd = viewd
+        self.bind = bind
+        self.port = port
+        self.advertise = advertise or f"{bind}:{port}"
+        self.ping_interval = ping_interval
+        self.session_ttl = session_ttl
+        self.max_sessions = max_sessions
+
+    @property
+    def link_timeout(self) -> float:
+        """How long a backup may leave a message unanswered (or a connection unopened)."""
+        return max(1.0, 10 * self.ping_interval)
+
+
+class NodeLog(logging.LoggerAdapter):
+    """Every log line of a node says its view and role, so a failover reads across processes."""
+
+    def process(self, msg, kwargs):
+        r = self.extra["replica"]
+        return f"[view {r.view.viewnum} {r.role}] {msg}", kwargs
+
+
+class Node(RespServer):
+    """One pbd: a RESP server whose data commands follow the replication core."""
+
+    def __init__(self, settings: Settings):
+        self.admin = AdminCommands(self)
+        super().__init__(DATA_COMMANDS + [ONCE] + ADMIN_COMMANDS + REPLICATION_COMMANDS, self.admin)
+        self.settings = settings
+        self.me = settings.advertise
+        self.replica = rp.Replica(self.me, link_timeout=settings.link_timeout)
+        self.keeper = Keeper(settings.session_ttl, settings.max_sessions)
+        self.log = NodeLog(log, {"replica": self.replica})
+        self.viewd = Caller(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval))
+        r = self.replica
+        self.links = Links(settings.link_timeout, on_up=partial(self._on_link, r.link_up),
+                           on_reply=partial(self._on_link, r.link_reply), on_lost=partial(self._on_link, r.link_lost))
+        self.ping_task: asyncio.Task | None = None
+        self.stats = dict.fromkeys(("data_commands", "fenced_requests", "view_changes"), 0)
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        await self.listen(self.settings.bind, self.settings.port)
+        self.log.info("listening on %s:%d, advertised as %s, viewd at %s", self.settings.bind,
+                      self.settings.port, self.me, self.settings.viewd)
+        self.ping_task = asyncio.create_task(self._ping_loop())
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Stop accepting, give replies in flight a moment to be acknowledged, then close."""
+        self.close_listener()
+        deadline = time.monotonic() + grace
+        while self.replica.unacked and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self.ping_task is not None:
+            self.ping_task.cancel()
+        self.links.close_all()
+        self.close_clients()
+        self.viewd.close()
+        self.log.info("stopped")
+
+    async def _ping_loop(self) -> None:
+        interval = self.settings.ping_interval
+        replica = self.replica
+        next_at = time.monotonic()
+        while True:
+            try:
+                if replica.genesis is None:
+                    # Did this process start before any view existed? Only then may it be the
+                    # (empty) primary of view 1; any later start is a restart and holds nothing.
+                    reply = await self.viewd.call("VIEW.GET")
+                    replica.genesis = int(reply[0]) == 0
+                replica.tick(time.monotonic())
+                self.carry_out()
+                reply = await self.viewd.call("VIEW.PING", self.me, replica.ping_viewnum())
+                view = View(int(reply[0]), reply[1].decode(), reply[2].decode())
+                if view.viewnum > replica.view.viewnum:
+                    self.stats["view_changes"] += 1
+                    replica.on_view(view)
+                    self.carry_out()
+            except (OSError, ConnectionError, asyncio.TimeoutError, ValueError, IndexError) as exc:
+                self.log.debug("ping to viewd failed: %r", exc)
+            next_at = max(next_at + interval, time.monotonic())
+            await asyncio.sleep(next_at - time.monotonic())
+
+    # ------------------------------------------------------------------ actions
+
+    def carry_out(self) -> None:
+        """Carry out every action the core has queued, in order (some queue more)."""
+        replica, keeper = self.replica, self.keeper
+        while actions := replica.take_actions():
+            for action in actions:
+                kind = action.__class__
+                if kind is rp.Send:
+                    self.links.send(action.link, action.message)
+                elif kind is rp.Release:
+                    self._settle(action.waiters, None)
+                elif kind is rp.Fail:
+                    self._settle(action.waiters, Error(action.error))
+                elif keeper.carry_out(action):
+                    pass
+                elif kind is rp.TakeSnapshot:
+                    replica.snapshot_taken(action.link, keeper.chunks())
+                elif kind is rp.Connect:
+                    self.links.connect(action.link, action.address)
+                elif kind is rp.Disconnect:
+                    self.links.close(action.link)
+                elif kind is rp.CloseClients:
+                    self.close_clients()
+                elif kind is rp.Log:
+                    self.log.log(logging.getLevelName(action.level.upper()), action.text)
+
+    def _settle(self, waiters: list[Deferred], error: Error | None) -> None:
+        conns = {}
+        for reply in waiters:
+            if error is None:
+                reply.done = True
+            else:
+                reply.fail(error)
+                self.stats["fenced_requests"] += reply.count
+            conns[reply.conn.id] = reply.conn
+        for conn in conns.values():
+            conn.flush()
+
+    def _on_link(self, event, link: int, *reply) -> None:
+        event(link, *reply)
+        self.carry_out()
+
+    # ------------------------------------------------------------------ clients
+
+    def execute_chunk(self, conn, requests, raw) -> None:
+        """Run one chunk of a client's requests (the hot path).
+
+        On a primary with a backup, the data commands join this event-loop turn's batch, and
+        the chunk's replies wait, as one, for the backup to hold the batch."""
+        replica = self.replica
+        if not replica.serving:
+            return super().execute_chunk(conn, requests, raw)  # READONLY, one by one
+        backup = replica.view.backup
+        store = self.keeper.store
+        store.now = replica.turn_time(time.time()) if backup else time.time()
+        runners = store.runners
+        out = []
+        append = out.append
+        data_commands = 0
+        for args in requests:
+            # store.run(args), inlined: this loop is the hot path
+            runner = runners.get(args[0]) or store.runner(args[0])
+            if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+                reply = runner[1](args)
+                data_commands += 1
+            else:
+                reply = self.execute(conn, args)
+            if reply.__class__ is bytes:
+                append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+            elif reply is OK:
+                append(OK_REPLY)
+            else:
+                append(encode(reply, conn.resp3))
+            if conn.closing:  # QUIT: the rest of the chunk is not run, so not forwarded either
+                raw = None
+                requests = requests[: len(out)]
+                break
+        self.stats["data_commands"] += data_commands
+        if not (backup and data_commands):
+            conn.replies.append(b"".join(out))
+            return
+        # The backup runs the requests as they came (only the data commands do anything there).
+        if raw is None:
+            raw = b"".join([encode_command(args) for args in requests if store.runner(args[0])])
+        reply = Deferred(conn, b"".join(out), len(out))
+        if replica.propagate(raw, reply):
+            asyncio.get_running_loop().call_soon(self._end_turn)
+        conn.replies.append(reply)
+
+    def _end_turn(self) -> None:
+        self.replica.end_turn()
+        self.carry_out()
+
+    def execute(self, conn, args):
+        """One request, answered at once (no backup to wait for)."""
+        store = self.keeper.store
+        runner = store.runner(args[0])
+        if runner is None:
+            return super().execute(conn, args)
+        if not (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+            return wrong_arity(runner[2])
+        if not self.replica.serving:
+            self.stats["fenced_requests"] += 1
+            return Error(self.replica.readonly_error())
+        self.stats["data_commands"] += 1
+        store.now = time.time()
+        return runner[1](args)
+
+    def connection_closed(self, conn) -> None:
+        self.replica.conn_closed(conn)
+        self.carry_out()
+
+    # ------------------------------------------------------------------ PB.* from a primary
+
+    def cmd_pb(self, conn, args):
+        reply = self.replica.on_message(conn, args)
+        self.carry_out()
+        return reply
+
+    @property
+    def role(self) -> str:
+        return "master" if self.replica.serving else "replica"
