@@ -19,12 +19,19 @@ The rules are MIT 6.824's viewservice (2015, lab 2 part A), exactly:
 3. The primary of view N+1 is the primary or the backup of view N, never an idle or a
    restarted server (except for view 1): only they hold the data.
 4. A server is dead once ``dead_pings`` ticks have passed without a ping from it.
-5. ``Ping(0)`` from the current primary or backup means it restarted and lost its state: it
-   counts as its death. A restart is judged by the server's *latest* ping: a ``Ping(0)`` that
-   arrived while the view could not change is forgotten as soon as that server pings with a
-   nonzero view number. So a server must ping with the last view number it heard of, idle or
-   not; only a server that has just started (and so knows no view) pings 0. A server made
-   backup by a tick that pings 0 afterwards is, by this rule, a restarted backup.
+5. ``Ping(0)`` from the current primary or backup means "I restarted and lost my state" only
+   if that server *knew a view*: it has pinged with a nonzero view number since it appeared
+   (it knew a view, and now knows none). Such a restart counts as its death. A server that has
+   never pinged anything but 0 since it appeared is simply new, not restarted, whatever role a
+   tick gave it (the seed's idle clerk pings 0 until it sees itself in the view): as backup,
+   it becomes a real one once it receives the state. After a ``Ping(0)`` a server knows no
+   view, so a further ``Ping(0)`` keeps a restart mark but never makes a new one. A restart is
+   judged by the server's *latest* ping: a ``Ping(0)`` that arrived while the view could not
+   change is forgotten as soon as that server pings with a nonzero view number. So a server
+   must ping with the last view number it heard of, idle or not; only a server that has just
+   started (and so knows no view) pings 0. A view member that was dead and pings again is the
+   same server as before for this rule (what it knew is kept), so a primary that died and
+   comes back with ``Ping(0)`` is still a restart.
 6. An idle live server fills an empty backup slot. A dead (or restarted) backup is removed,
    and replaced by an idle live server if there is one.
 7. A dead (or restarted) primary is replaced by the backup in one step; if an idle live server
@@ -35,8 +42,15 @@ Whether the view can change is re-evaluated after every ping and every tick, so 
 ``Ping(0)`` in an acknowledged view takes effect at once. At most one change happens per event
 (a new view is never acknowledged yet). When an idle server is needed, the one that has been
 alive longest is taken; ties cannot happen. A restarted primary or backup that is still alive
-becomes a new idle server when it leaves the view: it queues behind the idle servers that were
-already there, and is taken as the new backup if there is no other.
+becomes a new idle server when it leaves the view (one that knows no view): it queues behind
+the idle servers that were already there, and is taken as the new backup if there is no other.
+
+What viewd cannot see: a new server made backup while it still pinged 0 may learn the view from
+a ping reply, receive the state, and restart before viewd ever sees it ping a view number. Its
+next ``Ping(0)`` looks like a new server's, so it stays backup in the same view. pbd copes: the
+primary's link to it breaks, ``PB.RESUME`` is answered ``NOTSYNCED`` and the state is sent
+again, and no reply is released until the backup holds it; if the primary dies before that,
+the backup is promoted without the state, pings 0 and never serves (stuck, not wrong).
 
 Known deadlock (kept, as in the seed): if the primary of a view dies before acknowledging it,
 rule 2 forbids every change, so the service is stuck with a dead primary until that primary
@@ -70,7 +84,7 @@ class ServerStatus:
     role: str  # "primary", "backup" or "idle"
     alive: bool
     ticks_since_ping: int
-    restarted: bool  # pinged 0 while in the view, and the view could not change yet
+    restarted: bool  # knew a view, pinged 0 while in the view, and the view could not change yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +105,8 @@ class Summary:
 class _Server:
     last_ping: int  # the tick of its latest ping
     since: int  # when it (re)joined the live servers, in join order: lower = alive longer
-    restarted: bool = False
+    restarted: bool = False  # a restart of a view member, not acted on yet (rule 5)
+    knew_view: bool = False  # its latest ping carried a nonzero view number
 
 
 class ViewService:
@@ -117,15 +132,24 @@ class ViewService:
         if viewnum < 0:
             raise ValueError("a view number cannot be negative")
         server = self._servers.get(server_id)
-        if server is None or not self._alive(server):
+        if server is None:
             self._joins += 1
             server = self._servers[server_id] = _Server(self._now, self._joins)
+        elif not self._alive(server):
+            # Back from the dead: it rejoins the live servers, last in line, but it is the same
+            # server for rule 5: what it knew is kept. (Only view members are kept while dead;
+            # a dead idle server is forgotten at the next tick, and comes back as a new one.)
+            self._joins += 1
+            server.since = self._joins
         server.last_ping = self._now
         in_view = server_id in (self._view.primary, self._view.backup)
         if viewnum == 0:
-            server.restarted = in_view
+            if in_view and server.knew_view:
+                server.restarted = True  # it knew a view and now knows none: it lost its state
+            server.knew_view = False
         else:
             server.restarted = False
+            server.knew_view = True
             if server_id == self._view.primary and viewnum == self._view.viewnum:
                 self._acked = True
         self._advance()
@@ -220,10 +244,12 @@ class ViewService:
 
     def _leave(self, server_id: str) -> None:
         """``server_id`` leaves the view. If it restarted and is alive, it is now a new idle
-        server: its restart has been acted on, and it queues behind the other idle servers."""
+        server that knows no view: its restart has been acted on, and it queues behind the
+        other idle servers."""
         server = self._servers.get(server_id)
         if server is not None and server.restarted:
             server.restarted = False
+            server.knew_view = False
             self._joins += 1
             server.since = self._joins
 
