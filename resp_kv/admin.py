@@ -28,10 +28,10 @@ class AdminCommands:
             "Server": {
                 "redis_version": REDIS_VERSION, "resp_kv_version": "0.1.0", "redis_mode": "standalone",
                 "process_id": os.getpid(), "tcp_port": node.settings.port, "advertise": node.me,
-                "viewd": node.settings.viewd, "uptime_in_seconds": int(time.monotonic() - node.started),
+                "viewd": node.settings.viewd, "uptime_in_seconds": int(time.monotonic() - node.server.started),
             },
-            "Clients": {"connected_clients": len(node.connections)},
-            "Stats": {"total_commands_processed": sum(c.commands for c in node.connections.values()),
+            "Clients": {"connected_clients": len(node.server.connections)},
+            "Stats": {"total_commands_processed": sum(c.commands for c in node.server.connections.values()),
                       **node.stats, **r.stats,
                       "exactly_once_clients": len(sessions),
                       "exactly_once_memory_bytes": sessions.memory()},

@@ -55,12 +55,14 @@ class NodeLog(logging.LoggerAdapter):
         return f"[view {r.view.viewnum} {r.role}] {msg}", kwargs
 
 
-class Node(RespServer):
+class Node:
     """One pbd: a RESP server whose data commands follow the replication core."""
 
     def __init__(self, settings: Settings):
         self.admin = AdminCommands(self)
-        super().__init__(DATA_COMMANDS + [ONCE] + ADMIN_COMMANDS + REPLICATION_COMMANDS, self.admin)
+        self.server = RespServer(DATA_COMMANDS + [ONCE] + ADMIN_COMMANDS + REPLICATION_COMMANDS, self, self.admin,
+                                 role=lambda: "master" if self.replica.serving else "replica",
+                                 execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed)
         self.settings = settings
         self.me = settings.advertise
         self.replica = rp.Replica(self.me, link_timeout=settings.link_timeout)
@@ -76,21 +78,21 @@ class Node(RespServer):
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
-        await self.listen(self.settings.bind, self.settings.port)
+        await self.server.listen(self.settings.bind, self.settings.port)
         self.log.info("listening on %s:%d, advertised as %s, viewd at %s", self.settings.bind,
                       self.settings.port, self.me, self.settings.viewd)
         self.ping_task = asyncio.create_task(self._ping_loop())
 
     async def stop(self, grace: float = 1.0) -> None:
         """Stop accepting, give replies in flight a moment to be acknowledged, then close."""
-        self.close_listener()
+        self.server.close_listener()
         deadline = time.monotonic() + grace
         while self.replica.unacked and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         if self.ping_task is not None:
             self.ping_task.cancel()
         self.links.close_all()
-        self.close_clients()
+        self.server.close_clients()
         self.viewd.close()
         self.log.info("stopped")
 
@@ -141,7 +143,7 @@ class Node(RespServer):
                 elif kind is rp.Disconnect:
                     self.links.close(action.link)
                 elif kind is rp.CloseClients:
-                    self.close_clients()
+                    self.server.close_clients()
                 elif kind is rp.Log:
                     self.log.log(logging.getLevelName(action.level.upper()), action.text)
 
@@ -170,7 +172,7 @@ class Node(RespServer):
         the chunk's replies wait, as one, for the backup to hold the batch."""
         replica = self.replica
         if not replica.serving:
-            return super().execute_chunk(conn, requests, raw)  # READONLY, one by one
+            return self.server.run_each(conn, requests, raw)  # READONLY, one by one
         backup = replica.view.backup
         store = self.keeper.store
         store.now = replica.turn_time(time.time()) if backup else time.time()
@@ -217,7 +219,7 @@ class Node(RespServer):
         store = self.keeper.store
         runner = store.runner(args[0])
         if runner is None:
-            return super().execute(conn, args)
+            return self.server.dispatch(conn, args)
         if not (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
             return wrong_arity(runner[2])
         if not self.replica.serving:
@@ -237,7 +239,3 @@ class Node(RespServer):
         reply = self.replica.on_message(conn, args)
         self.carry_out()
         return reply
-
-    @property
-    def role(self) -> str:
-        return "master" if self.replica.serving else "replica"

@@ -15,6 +15,7 @@ import itertools
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 
 from .commands import CONNECTION_COMMANDS, Command, CommandTable, unknown_subcommand
 from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode
@@ -71,7 +72,7 @@ class RespConnection(asyncio.Protocol):
         self.server.connections.pop(self.id, None)
         self.closing = True
         self.replies.clear()
-        self.server.connection_closed(self)
+        self.server.closed(self)
 
     def pause_writing(self) -> None:
         # The client is not reading its replies: stop reading its requests until it does.
@@ -135,17 +136,21 @@ def _addr(peer) -> str:
 
 
 class RespServer:
-    """A RESP server: a command table over ``self``, a listener, the live connections.
+    """A RESP listener, its live connections, and the connection commands every Redis server
+    has. It is used, not subclassed: ``commands`` are served by the methods of ``owners`` (the
+    first that has one), and a service may take over how requests run (``execute`` for one
+    request, ``execute_chunk`` for a chunk), hear of closed connections (``closed``) and say
+    its role (``role``, as HELLO reports it)."""
 
-    Subclasses add their commands (as methods named in their table) and override
-    :meth:`execute` to route some of them elsewhere.
-    """
-
-    mode = "standalone"  # as HELLO and INFO report it
-
-    def __init__(self, commands: list[Command], *helpers: object):
-        """``commands`` are served by this object's methods, or else by ``helpers``'."""
-        self.table = CommandTable(CONNECTION_COMMANDS + commands, self, *helpers)
+    def __init__(self, commands: list[Command], *owners: object, mode: str = "standalone",
+                 role: Callable[[], str] | None = None, execute: Callable | None = None,
+                 execute_chunk: Callable | None = None, closed: Callable | None = None):
+        self.table = CommandTable(CONNECTION_COMMANDS + commands, self, *owners)
+        self.mode = mode  # as HELLO and INFO report it
+        self.role = role or (lambda: "master")
+        self.execute = execute or self.dispatch
+        self.execute_chunk = execute_chunk or self.run_each
+        self.closed = closed or (lambda conn: None)
         self.client_ids = itertools.count(1)
         self.connections: dict[int, RespConnection] = {}
         self.listener: asyncio.base_events.Server | None = None
@@ -165,31 +170,23 @@ class RespServer:
         for conn in list(self.connections.values()):
             conn.close()
 
-    def connection_closed(self, conn: RespConnection) -> None:
-        """A connection is gone (subclasses may care which)."""
-
-    def execute_chunk(self, conn: RespConnection, requests: list[list[bytes]], raw: bytes | None) -> None:
-        """Run the requests of one chunk of a connection's bytes, queueing their replies.
-
-        ``raw`` is the chunk itself when it held exactly these requests (else None).
-        """
+    def run_each(self, conn: RespConnection, requests: list[list[bytes]], raw: bytes | None) -> None:
+        """Run the requests of one chunk of a connection's bytes one by one, queueing their
+        replies. ``raw`` is the chunk itself when it held exactly these requests (else None)."""
         replies = conn.replies
+        execute = self.execute
         for args in requests:
-            reply = self.execute(conn, args)
+            reply = execute(conn, args)
             replies.append(encode(reply, conn.resp3))
             if conn.closing:
                 break
 
-    def execute(self, conn: RespConnection, args: list[bytes]):
+    def dispatch(self, conn: RespConnection, args: list[bytes]):
+        """One request, served by the method its command names (or Redis's error)."""
         cmd = self.table.resolve(args)
         if cmd.__class__ is Error:
             return cmd
         return self.table.handlers[cmd.name](conn, args)
-
-    @property
-    def role(self) -> str:
-        """What HELLO reports: "master" or "replica"."""
-        return "master"
 
     # ------------------------------------------------------------- connection commands
 
@@ -243,7 +240,7 @@ class RespServer:
         conn.resp3 = resp3
         return {
             "server": "redis", "version": REDIS_VERSION, "proto": 3 if resp3 else 2,
-            "id": conn.id, "mode": self.mode, "role": self.role, "modules": [],
+            "id": conn.id, "mode": self.mode, "role": self.role(), "modules": [],
         }
 
     def cmd_client(self, conn, args):

@@ -57,13 +57,11 @@ def view_reply(view: View) -> list:
     return [view.viewnum, view.primary, view.backup]
 
 
-class ViewServer(RespServer):
+class ViewServer:
     """The view daemon: a :class:`ViewService` behind a RESP listener, ticked by a timer."""
 
-    mode = "sentinel"
-
     def __init__(self, name: str = "resp-kv", ping_interval: float = 0.1, dead_pings: int = 5):
-        super().__init__(VIEWD_COMMANDS)
+        self.server = RespServer(VIEWD_COMMANDS, self, mode="sentinel")
         self.core = ViewService(dead_pings)
         self.name = name
         self.ping_interval = ping_interval
@@ -75,15 +73,15 @@ class ViewServer(RespServer):
     # ------------------------------------------------------------------ life cycle
 
     async def start(self, host: str, port: int) -> None:
-        await self.listen(host, port)
+        await self.server.listen(host, port)
         self.port = port
         self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
         log.info("listening on %s:%d; service %s; ping interval %gs, dead after %d pings",
                  host, port, self.name, self.ping_interval, self.core.dead_pings)
 
     async def stop(self) -> None:
-        self.close_listener()
-        self.close_clients()
+        self.server.close_listener()
+        self.server.close_clients()
         if self._ticker is not None:
             self._ticker.cancel()
             try:
@@ -224,7 +222,7 @@ class ViewServer(RespServer):
     def cmd_info(self, conn, args):
         summary = self.core.summary()
         view = summary.view
-        uptime = int(time.monotonic() - self.started)
+        uptime = int(time.monotonic() - self.server.started)
         sentinel = {
             "sentinel_masters": 1 if view.primary else 0,
             "sentinel_tilt": 0,
@@ -256,14 +254,14 @@ class ViewServer(RespServer):
         sections = {
             "Server": {
                 "redis_version": REDIS_VERSION,
-                "redis_mode": self.mode,
+                "redis_mode": self.server.mode,
                 "process_id": os.getpid(),
                 "run_id": self.run_id,
                 "tcp_port": self.port,
                 "uptime_in_seconds": uptime,
                 "uptime_in_days": uptime // 86400,
             },
-            "Clients": {"connected_clients": len(self.connections)},
+            "Clients": {"connected_clients": len(self.server.connections)},
             "Sentinel": sentinel,
             "View": view_section,
         }
