@@ -17,7 +17,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """A mistake in how the program was started; printed as one line, exit status 2."""
 
 

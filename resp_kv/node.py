@@ -15,8 +15,6 @@ import logging
 import time
 from functools import partial
 
-from viewd.core import View
-
 from . import replication as rp
 from .admin import AdminCommands
 from .commands import ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, wrong_arity
@@ -24,6 +22,7 @@ from .keeper import Keeper
 from .peer import Caller, Links
 from .protocol import OK, OK_REPLY, Error, encode, encode_command
 from .respserver import Deferred, RespServer
+from .view import View
 
 log = logging.getLogger("pbd")
 

@@ -56,11 +56,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from viewd.core import View
 
 from . import pbwire
 from .pbwire import NOT_BACKUP, NOT_SYNCED, TRY_AGAIN, Malformed
 from .protocol import OK, Error, Status
+from .view import View
 
 LOADS_IN_FLIGHT = 4  # transfer chunks sent and not yet answered, at most
 

@@ -66,14 +66,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from resp_kv.view import View
 
-@dataclass(frozen=True, slots=True)
-class View:
-    """One view: its number, and the ids of its primary and backup ("" where there is none)."""
-
-    viewnum: int = 0
-    primary: str = ""
-    backup: str = ""
+__all__ = ["ServerStatus", "Summary", "View", "ViewService"]
 
 
 @dataclass(frozen=True, slots=True)

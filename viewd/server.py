@@ -15,6 +15,7 @@ import re
 import time
 
 from resp_kv.commands import NOT_INTEGER, c, unknown_subcommand, wrong_arity
+from resp_kv.daemon import UsageError, parse_address
 from resp_kv.protocol import NULL_ARRAY, Error
 from resp_kv.respserver import REDIS_VERSION, RespServer, format_info
 
@@ -46,11 +47,12 @@ _VIEWNUM = re.compile(rb"[0-9]{1,19}")
 
 
 def split_id(server_id: str) -> tuple[str, str]:
-    """A server id ``host:port`` -> (host, port) as strings; the port is "0" if there is none."""
-    host, sep, port = server_id.rpartition(":")
-    if not sep or not port.isdigit():
+    """A server id ``host:port`` -> (host, port) as strings; the port is "0" if it is not one."""
+    try:
+        host, port = parse_address(server_id)
+    except UsageError:
         return server_id, "0"
-    return host.strip("[]"), port
+    return host, str(port)
 
 
 def view_reply(view: View) -> list:

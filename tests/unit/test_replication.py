@@ -7,7 +7,7 @@ from resp_kv import pbwire
 from resp_kv import replication as rp
 from resp_kv.protocol import encode_command
 from resp_kv.replication import Replica
-from viewd.core import View
+from resp_kv.view import View
 
 P, B, C = "10.0.0.1:1", "10.0.0.2:2", "10.0.0.3:3"
 
