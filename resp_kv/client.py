@@ -6,6 +6,10 @@ timeout or READONLY, one ping interval later, until ``timeout`` runs out), and h
 harmless (each data command is wrapped as ``KV.ONCE <client-id> <seq> <command> <args...>``,
 and a retry reuses the same identity, so the servers apply it once and replay its reply).
 
+Those decisions are made here once, without I/O (``Attempts``, ``primary_address``, and the
+shared halves of ``Locator`` and ``SmartClient``); this module's ``Client`` and
+:mod:`resp_kv.asyncio`'s only carry them out, one blocking and one awaiting.
+
 Everything else is redis-py's: connections, reply parsing, response callbacks, options.
 Requests from one client object are sent one at a time (a lock), which is what lets the
 servers remember a single reply per client.
@@ -21,6 +25,7 @@ import redis
 from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
 
 from .commands import DATA_COMMANDS
+from .daemon import parse_address
 
 DATA = frozenset(cmd.name for cmd in DATA_COMMANDS)
 RETRYABLE = (ConnectionError, TimeoutError, ReadOnlyError)
@@ -51,15 +56,35 @@ class Identity:
         return ("KV.ONCE", self.client_id, self.seq) + tuple(args)
 
 
-class Deadline:
-    """When a retrying operation gives up (never, for ``timeout=None``)."""
+class Attempts:
+    """The retry policy for one data command, with no I/O: the caller passes the time.
 
-    def __init__(self, timeout: float | None):
-        self.end = None if timeout is None else time.monotonic() + timeout
+    ``request`` is what every attempt sends: the command wrapped once, so a retry is the very
+    same request. After a failed attempt the caller asks ``failed(error, now)``: an error a
+    retry cannot help is raised again; once ``timeout`` seconds (None: never) have passed since
+    ``start`` it raises ``Unavailable``; otherwise it returns how long to wait before the next
+    attempt. A retryable failure means the cached primary is dead, cut off or no longer primary,
+    so before waiting the caller forgets it and drops the pool's connections to it.
+    """
 
-    def check(self, error: Exception) -> None:
-        if self.end is not None and time.monotonic() >= self.end:
+    def __init__(self, identity: Identity, args: tuple, *, start: float, timeout: float | None,
+                 retry_interval: float):
+        self.request = identity.wrap(args)
+        self.end = None if timeout is None else start + timeout
+        self.retry_interval = retry_interval
+
+    @staticmethod
+    def retryable(error: BaseException) -> bool:
+        """A connection error, a timeout or READONLY: another attempt, perhaps elsewhere, may work."""
+        return isinstance(error, RETRYABLE)
+
+    def failed(self, error: Exception, now: float) -> float:
+        """The seconds to wait before the next attempt; raises if there is to be none."""
+        if not self.retryable(error):
+            raise error
+        if self.end is not None and now >= self.end:
             raise Unavailable(f"no primary completed the request in time (last error: {error})") from error
+        return self.retry_interval
 
 
 def parse_view(reply) -> tuple[int, str, str]:
@@ -69,26 +94,28 @@ def parse_view(reply) -> tuple[int, str, str]:
     return int(viewnum), text(primary), text(backup)
 
 
-def split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host, int(port)
+def primary_address(reply) -> tuple[str, int]:
+    """A VIEW.GET reply -> the primary's (host, port); a ConnectionError if viewd names none."""
+    viewnum, primary, _ = parse_view(reply)
+    if not primary:
+        raise ConnectionError(f"viewd names no primary (view {viewnum})")
+    return parse_address(primary, "primary address")
 
 
 class Locator:
     """Finds the primary through viewd and caches it until told to forget it."""
 
+    viewd_class = redis.Redis
+
     def __init__(self, viewd: str, socket_timeout: float | None):
-        host, port = split_address(viewd)
-        self.viewd = redis.Redis(host=host, port=port, protocol=2, socket_timeout=socket_timeout,
-                                 socket_connect_timeout=socket_timeout)
+        host, port = parse_address(viewd, "view daemon address")
+        self.viewd = self.viewd_class(host=host, port=port, protocol=2, socket_timeout=socket_timeout,
+                                      socket_connect_timeout=socket_timeout)
         self.primary: tuple[str, int] | None = None
 
     def locate(self) -> tuple[str, int]:
         if self.primary is None:
-            viewnum, primary, _ = parse_view(self.viewd.execute_command("VIEW.GET"))
-            if not primary:
-                raise ConnectionError(f"viewd names no primary (view {viewnum})")
-            self.primary = split_address(primary)
+            self.primary = primary_address(self.viewd.execute_command("VIEW.GET"))
         return self.primary
 
     def forget(self) -> None:
@@ -107,40 +134,58 @@ class PrimaryConnection(redis.Connection):
         return super()._connect()
 
 
-class Client(redis.Redis):
+class SmartClient:
+    """What the blocking and the asyncio client share, mixed in before their redis-py class:
+    the wiring (a locator, a pool of primary connections, an identity, a lock) and the
+    options. Each subclass names its I/O classes and carries out ``Attempts`` in
+    ``execute_command``."""
+
+    locator_class: type = Locator
+    pool_class: type = redis.ConnectionPool
+    connection_class: type = PrimaryConnection
+    lock_class: type = threading.Lock
+
+    def __init__(self, viewd: str = "127.0.0.1:26379", *, timeout: float | None = None,
+                 retry_interval: float = DEFAULT_RETRY_INTERVAL,
+                 socket_timeout: float | None = DEFAULT_SOCKET_TIMEOUT, **kwargs):
+        self.locator = self.locator_class(viewd, socket_timeout)
+        kwargs.setdefault("socket_connect_timeout", socket_timeout)
+        pool = self.pool_class(connection_class=self.connection_class, locator=self.locator,
+                               socket_timeout=socket_timeout, **kwargs)
+        super().__init__(connection_pool=pool)
+        self.timeout = timeout
+        self.retry_interval = retry_interval
+        self.identity = Identity()
+        self._lock = self.lock_class()
+
+    def _attempts(self, args: tuple, now: float) -> Attempts:
+        return Attempts(self.identity, args, start=now, timeout=self.timeout, retry_interval=self.retry_interval)
+
+    def puthash(self, key, value):
+        """PUTHASH: set the key to the hash of its previous value and ``value``; return the previous."""
+        return self.execute_command("PUTHASH", key, value)
+
+
+class Client(SmartClient, redis.Redis):
     """``redis.Redis`` for a resp-kv service: pass viewd's ``HOST:PORT`` instead of a server.
 
     ``timeout`` bounds how long one operation keeps retrying (None: forever);
     ``retry_interval`` is the pause between attempts; other keyword arguments go to redis-py.
     """
 
-    def __init__(self, viewd: str = "127.0.0.1:26379", *, timeout: float | None = None,
-                 retry_interval: float = DEFAULT_RETRY_INTERVAL,
-                 socket_timeout: float | None = DEFAULT_SOCKET_TIMEOUT, **kwargs):
-        self.locator = Locator(viewd, socket_timeout)
-        kwargs.setdefault("socket_connect_timeout", socket_timeout)
-        pool = redis.ConnectionPool(connection_class=PrimaryConnection, locator=self.locator,
-                                    socket_timeout=socket_timeout, **kwargs)
-        super().__init__(connection_pool=pool)
-        self.timeout = timeout
-        self.retry_interval = retry_interval
-        self.identity = Identity()
-        self._lock = threading.Lock()
-
     def execute_command(self, *args, **options):
         if not is_data_command(args[0]):
             return super().execute_command(*args, **options)
         with self._lock:
-            request = self.identity.wrap(args)
-            deadline = Deadline(self.timeout)
+            attempts = self._attempts(args, time.monotonic())
             while True:
                 try:
-                    return self._attempt(args[0], request, options)
-                except RETRYABLE as error:
-                    deadline.check(error)
-                    self.locator.forget()
-                    self.connection_pool.disconnect()
-                    time.sleep(self.retry_interval)
+                    return self._attempt(args[0], attempts.request, options)
+                except Exception as error:
+                    wait = attempts.failed(error, time.monotonic())
+                self.locator.forget()
+                self.connection_pool.disconnect()
+                time.sleep(wait)
 
     def _attempt(self, command_name, request, options):
         pool = self.connection_pool
@@ -153,10 +198,6 @@ class Client(redis.Redis):
             raise
         finally:
             pool.release(conn)
-
-    def puthash(self, key, value):
-        """PUTHASH: set the key to the hash of its previous value and ``value``; return the previous."""
-        return self.execute_command("PUTHASH", key, value)
 
     def view(self) -> tuple[int, str, str]:
         """The current view: (viewnum, primary, backup)."""
