@@ -3,10 +3,16 @@
     ./dev bench                 # everything below
     ./dev bench --quick         # fewer requests (a smoke run)
     ./dev bench --only tools    # only the redis-benchmark table (also: waitgen, failover, transfer)
+    ./dev bench --only tools --baseline 3077e23   # ... and resp-kv at 3077e23 beside the working tree
 
 What it measures, all on this machine, in this run:
-* tools: redis-benchmark -t set,get -c 50 at -P 1 and -P 16 against redis-server alone, a lone
-  resp-kv server, and a resp-kv primary with its backup; reported as ratios to redis-server.
+* tools: redis-benchmark -c 50, SET and GET (one run each) at -P 1 and -P 16 against redis-server
+  alone, a lone resp-kv server, and a resp-kv primary with its backup: requests per second, and
+  the servers' CPU time per request (utime + stime from /proc/<pid>/stat before and after each
+  run: the redis-server process; the pbd process; the primary's and the backup's pbd processes
+  summed, viewd excluded), steadier than throughput on a busy machine (not exact: at -P 1 it
+  still moves by 10-20% between runs). Both as ratios to redis-server. With --baseline REV, resp-kv built from git revision REV runs in the same run,
+  interleaved with the working tree's, and the table adds before/after ratios.
 * waitgen: our own load generator (several processes, 50 connections) doing SET + WAIT 1 0 per
   write against a redis-server master with a replica, and plain SET against replicated resp-kv.
 * failover: SIGKILL the primary, time until the smart client's first successful write (x10).
@@ -21,16 +27,18 @@ import argparse
 import multiprocessing
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from procs import Cluster, Proc, free_port, settled, wait_for  # noqa: E402
+from procs import ROOT, Cluster, Proc, free_port, settled, wait_for  # noqa: E402
 
 import resp_kv  # noqa: E402
 
@@ -41,40 +49,170 @@ def redis_server(*extra: str) -> Proc:
                 "redis-server").start()
 
 
-def benchmark(port: int, pipeline: int, requests: int) -> dict[str, float]:
-    done = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set,get", "-c", "50", "-n", str(requests),
+def benchmark(port: int, pipeline: int, requests: int, tests: str = "set,get") -> dict[str, float]:
+    done = subprocess.run(["redis-benchmark", "-p", str(port), "-t", tests, "-c", "50", "-n", str(requests),
                            "-P", str(pipeline), "--csv"], capture_output=True, text=True, timeout=600)
     return {name: float(rps) for name, rps in re.findall(r'^"([^"]+)","([\d.]+)"', done.stdout, re.M)}
 
 
-def replicated(servers: int) -> Cluster:
-    cluster = Cluster(servers=servers)
+def replicated(servers: int, cwd: Path | None = None) -> Cluster:
+    cluster = Cluster(servers=servers, cwd=cwd)
     cluster.primary()
     wait_for(lambda: settled(cluster), 30, what="a settled view")
     return cluster
 
 
-def tools_table(requests: int) -> list[tuple]:
-    rows = []
-    reference = redis_server()
-    lone, pair = replicated(1), replicated(2)
+# ------------------------------------------------------------------ redis-benchmark: rps and CPU per request
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(procs: list[Proc]) -> float:
+    """utime + stime of these processes (all their threads), from /proc/<pid>/stat."""
+    total = 0
+    for proc in procs:
+        with open(f"/proc/{proc.popen.pid}/stat") as f:
+            stat = f.read()
+        fields = stat[stat.rindex(")") + 2:].split()  # fields 3.. (the name, field 2, may hold spaces)
+        total += int(fields[14 - 3]) + int(fields[15 - 3])
+    return total / CLOCK_TICKS
+
+
+def measure(port: int, procs: list[Proc], pipeline: int, test: str, requests: int) -> tuple[float, float]:
+    """One redis-benchmark run of ``test``: (requests per second, µs of the servers' CPU per request)."""
+    before = cpu_seconds(procs)
+    result = benchmark(port, pipeline, requests, test.lower())
+    if test not in result:
+        raise RuntimeError(f"redis-benchmark -t {test.lower()} -P {pipeline} against port {port} reported no {test}")
+    return result[test], (cpu_seconds(procs) - before) / requests * 1e6
+
+
+class Target:
+    """What redis-benchmark runs against: a redis-server, or a resp-kv cluster's primary; and
+    the server processes whose CPU it counts: the redis-server, or every pbd (not viewd)."""
+
+    def __init__(self, name: str, server: Proc | Cluster):
+        self.name, self.server = name, server
+
+    def procs(self) -> list[Proc]:
+        return list(self.server.servers) if isinstance(self.server, Cluster) else [self.server]
+
+    def port(self) -> int:
+        return self.server.primary().port if isinstance(self.server, Cluster) else self.server.port
+
+    def stop(self) -> None:
+        self.server.stop() if isinstance(self.server, Cluster) else self.server.kill()
+
+
+def checkout(rev: str) -> tuple[Path, str]:
+    """A copy of the repository at ``rev`` in a new temporary directory, and a description of rev."""
+    described = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s", rev],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    tree = Path(tempfile.mkdtemp(prefix="resp-kv-baseline-"))
     try:
+        archive = subprocess.Popen(["git", "-C", str(ROOT), "archive", rev], stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout, check=True)
+        archive.stdout.close()
+        if archive.wait() != 0:
+            raise RuntimeError(f"git archive {rev} failed")
+    except BaseException:
+        shutil.rmtree(tree, ignore_errors=True)
+        raise
+    return tree, described
+
+
+def check_imported_from(tree: Path) -> str:
+    """Prove that processes started with cwd=tree run tree's code, not this one's.
+
+    Nothing but those processes runs Python in the fresh copy, so the bytecode they wrote there
+    names the modules they imported from it; at least one must be absent from this tree."""
+    imported = {f"{package}.{pyc.name.split('.')[0]}"
+                for package in ("resp_kv", "viewd")
+                for pyc in (tree / package / "__pycache__").glob("*.pyc")}
+    only_there = sorted(m for m in imported if not (ROOT / m.replace(".", "/")).with_suffix(".py").exists())
+    if not {"resp_kv.__main__", "viewd.__main__"} <= imported or not only_there:
+        raise RuntimeError(f"the baseline servers did not import their code from {tree} "
+                           f"(bytecode written there: {sorted(imported) or 'none'})")
+    return ", ".join(only_there)
+
+
+def working_tree_label() -> str:
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip() or "?"
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "resp_kv", "viewd"],
+                           capture_output=True, text=True).stdout.strip()
+    return f"HEAD {head}" + (" + uncommitted changes to resp_kv/viewd" if dirty else "")
+
+
+def tools_table(requests: int, baseline: str | None = None) -> list[tuple]:
+    """redis-benchmark against redis-server, resp-kv single and replicated (and, with
+    ``baseline``, the same two built from that git revision), interleaved run by run."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # check_imported_from reads the bytecode
+    tree = described = verified = None
+    targets: list[Target] = []  # in the order they run: redis, (base, cur) single, (base, cur) pair
+    results: dict[tuple[str, str], tuple[float, float]] = {}  # (row, target) -> (rps, µs CPU/request)
+    try:
+        targets.append(Target("redis", redis_server()))
+        codes = [("cur", None)]
+        if baseline:
+            tree, described = checkout(baseline)
+            codes.insert(0, ("base", tree))  # each baseline run just before the current code's
+        for servers, kind in ((1, "single"), (2, "pair")):
+            for code, cwd in codes:
+                targets.append(Target(f"{code} {kind}", replicated(servers, cwd)))
+        if tree:
+            verified = check_imported_from(tree)
         for pipeline in (1, 16):
-            base = benchmark(reference.port, pipeline, requests)
-            single = benchmark(lone.primary().port, pipeline, requests)
-            double = benchmark(pair.primary().port, pipeline, requests)
             for test in ("SET", "GET"):
-                rows.append((f"{test} -P {pipeline}", base[test], single[test], single[test] / base[test],
-                             double[test], double[test] / base[test]))
+                for target in targets:
+                    results[(f"{test} -P {pipeline}", target.name)] = measure(
+                        target.port(), target.procs(), pipeline, test, requests)
     finally:
-        reference.kill()
-        lone.stop()
-        pair.stop()
-    print("\nredis-benchmark -c 50 -n %d (requests per second; ratio to redis-server)" % requests)
-    print(f"{'test':<12}{'redis-server':>14}{'resp-kv single':>16}{'ratio':>8}{'resp-kv replicated':>20}{'ratio':>8}")
-    for name, base, single, r1, double, r2 in rows:
-        print(f"{name:<12}{base:>14,.0f}{single:>16,.0f}{r1:>8.2f}{double:>20,.0f}{r2:>8.2f}")
-    print("targets: single >= 0.95 (-P 1), >= 0.70 (-P 16); replicated >= 0.90 (-P 1), >= 0.50 (-P 16)")
+        for target in targets:
+            target.stop()
+        if tree:
+            shutil.rmtree(tree, ignore_errors=True)
+
+    tick = 1e6 / CLOCK_TICKS / requests
+    print(f"\nredis-benchmark -c 50 -n {requests}, one run per test and server; rps = requests per second; "
+          f"cpu = server CPU time per request in µs\n(utime+stime from /proc/<pid>/stat before and after the run, "
+          f"1 clock tick = {1000 / CLOCK_TICKS:g} ms = {tick:.2f} µs/request here); "
+          f"x = ratio to redis-server (for cpu: how many times its CPU)")
+    print("single = the one pbd process; replicated = primary + backup pbd processes summed (viewd excluded)")
+    codes = [("cur", working_tree_label())]
+    if baseline:
+        codes.insert(0, ("base", described if len(described) <= 72 else described[:71] + "…"))
+        print("resp-kv rows: " + "; ".join(f"@{'before' if c == 'base' else 'after'} = {label}" for c, label in codes))
+        print(f"baseline servers verified to run the {baseline} tree (imported modules absent here: {verified})")
+    width = 23 if baseline else 12
+    group = f"{'rps':>9}{'x':>6}{'cpu':>8}{'x':>7} "
+    print(f"\n{'':<{width}}{'redis-server':>17} |{'resp-kv single':^{len(group)}}|{'resp-kv replicated':^{len(group)}}|")
+    print(f"{'test':<{width}}{'rps':>10}{'cpu':>7} |{group}|{group}|")
+    rows = []
+    for name in (f"{t} -P {p}" for p in (1, 16) for t in ("SET", "GET")):
+        base_rps, base_cpu = results[(name, "redis")]
+        for i, (code, _) in enumerate(codes):
+            label = name + (f" @{'before' if code == 'base' else 'after'}" if baseline else "")
+            single = results[(name, f"{code} single")]
+            pair = results[(name, f"{code} pair")]
+            redis_cols = f"{base_rps:>10,.0f}{base_cpu:>7.2f}" if i == 0 else " " * 17
+            cells = "|".join(f"{rps:>9,.0f}{rps / base_rps:>6.2f}{cpu:>8.2f}"
+                             f"{cpu / base_cpu if base_cpu else float('nan'):>7.2f} " for rps, cpu in (single, pair))
+            print(f"{label:<{width}}{redis_cols} |{cells}|")
+            rows.append((label, base_rps, base_cpu, *single, *pair))
+    print("targets (rps x): single >= 0.95 (-P 1), >= 0.70 (-P 16); replicated >= 0.90 (-P 1), >= 0.50 (-P 16)")
+    if baseline:
+        print(f"\nbefore/after: {baseline} -> working tree, same run (after/before: rps > 1 is faster, cpu < 1 is cheaper)")
+        group = f"{'rps before':>11}{'after':>8}{'ratio':>7}{'cpu before':>12}{'after':>7}{'ratio':>7} "
+        print(f"{'':<12}|{'resp-kv single':^{len(group)}}|{'resp-kv replicated':^{len(group)}}|")
+        print(f"{'test':<12}|{group}|{group}|")
+        for name in (f"{t} -P {p}" for p in (1, 16) for t in ("SET", "GET")):
+            cells = []
+            for kind in ("single", "pair"):
+                (b_rps, b_cpu), (a_rps, a_cpu) = results[(name, f"base {kind}")], results[(name, f"cur {kind}")]
+                cells.append(f"{b_rps:>11,.0f}{a_rps:>8,.0f}{a_rps / b_rps:>7.2f}"
+                             f"{b_cpu:>12.2f}{a_cpu:>7.2f}{a_cpu / b_cpu if b_cpu else float('nan'):>7.2f} ")
+            print(f"{name:<12}|" + "|".join(cells) + "|")
     return rows
 
 
@@ -211,11 +349,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer requests, shorter runs")
     parser.add_argument("--only", choices=["tools", "waitgen", "failover", "transfer"], action="append")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also run resp-kv built from this git revision in the tools table, interleaved with "
+                             "the working tree's, and print before/after ratios")
     args = parser.parse_args()
     only = set(args.only or ["tools", "waitgen", "failover", "transfer"])
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     if "tools" in only:
-        tools_table(20000 if args.quick else 200000)
+        tools_table(20000 if args.quick else 200000, args.baseline)
     if "waitgen" in only:
         waitgen_table(3 if args.quick else 10)
     if "failover" in only:

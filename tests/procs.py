@@ -59,7 +59,8 @@ class Proc:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"{self.name}-{self.port}.log"
         log = open(self.log_path, "ab")
-        self.popen = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        # python -m puts the cwd first on sys.path: extra["cwd"] runs another tree's code.
+        self.popen = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, cwd=self.extra.get("cwd", ROOT))
         log.close()
         wait_for(self._listening, timeout=15, what=f"{self.name} listening on {self.port}")
         return self
@@ -100,14 +101,22 @@ def python_module(module: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
-def viewd_proc(port: int | None = None, *extra: str) -> Proc:
+def viewd_proc(port: int | None = None, *extra: str, cwd: Path | str | None = None) -> Proc:
+    """``cwd``: a source tree to run viewd from (by default this one)."""
     port = port or free_port()
-    return Proc(python_module("viewd") + ["--port", str(port), *extra], port, "viewd")
+    proc = Proc(python_module("viewd") + ["--port", str(port), *extra], port, "viewd")
+    if cwd is not None:
+        proc.extra["cwd"] = cwd
+    return proc
 
 
-def pbd_proc(viewd_addr: str, port: int | None = None, *extra: str) -> Proc:
+def pbd_proc(viewd_addr: str, port: int | None = None, *extra: str, cwd: Path | str | None = None) -> Proc:
+    """``cwd``: a source tree to run pbd from (by default this one)."""
     port = port or free_port()
-    return Proc(python_module("resp_kv") + ["--viewd", viewd_addr, "--port", str(port), *extra], port, "pbd")
+    proc = Proc(python_module("resp_kv") + ["--viewd", viewd_addr, "--port", str(port), *extra], port, "pbd")
+    if cwd is not None:
+        proc.extra["cwd"] = cwd
+    return proc
 
 
 def role(proc: Proc) -> str:
@@ -126,12 +135,15 @@ class Cluster:
     A server added with ``proxied=True`` advertises a fault proxy in front of its port, so
     clients and the primary's forwards both cross it; ``viewd_proxy=True`` puts another one
     between that server and viewd. Proxies outlive restarts of their server (same port).
+    ``cwd``: run viewd and pbd from another source tree (another revision), not this one.
     """
 
-    def __init__(self, servers: int = 1, ping_interval: float = 0.1, pbd_args=(), **server_kwargs):
+    def __init__(self, servers: int = 1, ping_interval: float = 0.1, pbd_args=(), cwd: Path | str | None = None,
+                 **server_kwargs):
         self.ping_interval = ping_interval
         self.pbd_args = list(pbd_args)
-        self.viewd = viewd_proc(None, "--ping-interval", str(ping_interval)).start()
+        self.cwd = cwd
+        self.viewd = viewd_proc(None, "--ping-interval", str(ping_interval), cwd=cwd).start()
         self.servers: list[Proc] = []
         self.proxies: dict[int, object] = {}  # server port -> FaultProxy at its advertised address
         self.viewd_proxies: dict[int, object] = {}  # server port -> FaultProxy on its way to viewd
@@ -152,7 +164,7 @@ class Cluster:
             if port not in self.viewd_proxies:
                 self.viewd_proxies[port] = FaultProxy(0, "127.0.0.1", self.viewd.port, seed=port + 1).start()
             viewd_addr = self.viewd_proxies[port].addr
-        proc = pbd_proc(viewd_addr, port, *extra)
+        proc = pbd_proc(viewd_addr, port, *extra, cwd=self.cwd)
         if port in self.proxies:
             proc.extra["advertise"] = self.proxies[port].addr
         self.servers.append(proc.start())
