@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .daemon import Parser, address_type, port_number, positive_float, positive_int, run, setup_logging
+import logging
+
+from .daemon import (
+    Parser, add_limit_flags, address_type, limits_from, memory_size, port_number, positive_float, positive_int, run, setup_logging,
+)
 
 
 def build_parser() -> Parser:
@@ -18,6 +22,9 @@ def build_parser() -> Parser:
                    help="seconds an idle smart client's exactly-once entry is kept")
     p.add_argument("--max-sessions", default=1_000_000, type=positive_int,
                    help="most smart clients remembered for exactly-once")
+    p.add_argument("--max-sessions-memory", default=64 * 1024**2, type=memory_size,
+                   help="most memory for the exactly-once table (ids and replies; 64mb)")
+    add_limit_flags(p)
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
@@ -32,9 +39,10 @@ def main(argv: list[str] | None = None) -> None:
                      "the address viewd, clients and the primary can reach this server at")
     from .node import Node, Settings
 
+    setup_logging(args.log_level, f"pbd[{args.advertise or f'{args.bind}:{args.port}'}]")
     settings = Settings(args.viewd, args.bind, args.port, args.advertise, args.ping_interval,
-                        args.session_ttl, args.max_sessions)
-    setup_logging(args.log_level, f"pbd[{settings.advertise}]")
+                        args.session_ttl, args.max_sessions, limits_from(args, logging.getLogger("pbd")),
+                        args.max_sessions_memory)
 
     async def start():
         node = Node(settings)

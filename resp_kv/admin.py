@@ -68,7 +68,10 @@ class AdminCommands:
             s = node.settings
             settings = {"save": "", "appendonly": "no", "databases": "1", "port": str(s.port), "bind": s.bind,
                         "advertise": s.advertise, "viewd": s.viewd, "ping-interval": str(s.ping_interval),
-                        "session-ttl": str(s.session_ttl), "max-sessions": str(s.max_sessions)}
+                        "session-ttl": str(s.session_ttl), "max-sessions": str(s.max_sessions),
+                        "max-sessions-memory": str(s.max_sessions_memory),
+                        "maxclients": str(s.limits.maxclients), "tcp-keepalive": str(s.limits.tcp_keepalive),
+                        "proto-max-bulk-len": str(s.limits.proto_max_bulk_len)}
             out = {}
             for pattern in args[2:]:
                 pat = pattern.decode("utf-8", "replace").lower()

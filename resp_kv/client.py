@@ -17,6 +17,7 @@ servers remember a single reply per client.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -44,14 +45,24 @@ def is_data_command(name) -> bool:
 
 
 class Identity:
-    """This client's id and the next sequence number: what makes a retry recognisable."""
+    """This client's id and the next sequence number: what makes a retry recognisable.
+
+    A process forked from one holding a client (gunicorn, multiprocessing) gets a new id at its
+    first request: sharing the parent's id and numbers would make one's request be taken for
+    the other's retry, and never applied."""
 
     def __init__(self) -> None:
+        self._new()
+
+    def _new(self) -> None:
         self.client_id = uuid.uuid4().hex
         self.seq = 0
+        self.pid = os.getpid()
 
     def wrap(self, args: tuple) -> tuple:
         """A new request's wrapped form; keep it to retry with the same identity."""
+        if self.pid != os.getpid():
+            self._new()
         self.seq += 1
         return ("KV.ONCE", self.client_id, self.seq) + tuple(args)
 

@@ -12,9 +12,12 @@ import asyncio
 import errno
 import logging
 import os
+import re
+import resource
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 
 class UsageError(ValueError):
@@ -61,11 +64,70 @@ positive_float = _positive(float, "number")
 positive_int = _positive(int, "integer")
 
 
+def non_negative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else positive_int(text)
+
+
 def port_number(text: str) -> int:
     value = positive_int(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"port out of range: {text}")
     return value
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+
+
+def memory_size(text: str) -> int:
+    """Redis's memory units: ``512mb``, ``64kb``, ``1g``, ``1048576``."""
+    match = re.fullmatch(r"([0-9]+)([a-z]*)", text.strip().lower())
+    if not match or match.group(2) not in _UNITS:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (e.g. 512mb, 64kb, 1048576)")
+    value = int(match.group(1)) * _UNITS[match.group(2)]
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may cost a server (Redis's names and defaults)."""
+
+    maxclients: int = 10000
+    proto_max_bulk_len: int = 512 * 1024**2
+    tcp_keepalive: int = 300  # seconds of silence before TCP probes a peer (0: off)
+
+
+RESERVED_FDS = 32  # as Redis: descriptors kept for the listener, the log, viewd and the link
+
+
+def add_limit_flags(parser: "Parser") -> None:
+    parser.add_argument("--maxclients", type=positive_int, default=Limits.maxclients,
+                        help="connections served at once; the next gets -ERR max number of clients reached")
+    parser.add_argument("--proto-max-bulk-len", type=memory_size, default=Limits.proto_max_bulk_len,
+                        help="the longest bulk string a request may hold (512mb)")
+    parser.add_argument("--tcp-keepalive", type=non_negative_int, default=Limits.tcp_keepalive,
+                        help="seconds before TCP probes a silent client (0: never)")
+
+
+def limits_from(args: argparse.Namespace, log: logging.Logger) -> Limits:
+    """The limits asked for, with maxclients lowered to what the file descriptors allow (and
+    the soft descriptor limit raised as far as needed and allowed), as Redis does."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = args.maxclients + RESERVED_FDS
+    if soft < wanted:
+        ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+            soft = ceiling
+        except (ValueError, OSError):
+            pass
+    maxclients = args.maxclients
+    if soft < wanted:
+        maxclients = max(1, soft - RESERVED_FDS)
+        log.warning("maxclients lowered from %d to %d: the open files limit is %d",
+                    args.maxclients, maxclients, soft)
+    return Limits(maxclients, args.proto_max_bulk_len, args.tcp_keepalive)
 
 
 class Parser(argparse.ArgumentParser):

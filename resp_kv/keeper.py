@@ -16,14 +16,14 @@ CHUNK_PAIRS = 1000  # entries per PB.LOAD / PB.SESSIONS: small enough for client
 class Keeper:
     """The live store, and the one a transfer fills aside until it is complete."""
 
-    def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000):
-        self.session_ttl = session_ttl
-        self.max_sessions = max_sessions
+    def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
+                 max_session_bytes: int = 64 * 1024**2):
+        self.session_limits = (session_ttl, max_sessions, max_session_bytes)
         self.store = self._new()
         self.staging: Store | None = None
 
     def _new(self) -> Store:
-        return Store(self.session_ttl, self.max_sessions)
+        return Store(*self.session_limits)
 
     def chunks(self):
         """A snapshot of the live store, as the (kind, items) chunks a transfer sends."""

@@ -18,6 +18,7 @@ from functools import partial
 from . import replication as rp
 from .admin import AdminCommands
 from .commands import ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, wrong_arity
+from .daemon import Limits
 from .keeper import Keeper
 from .peer import Caller, Links
 from .protocol import OK, OK_REPLY, Error, encode, encode_command
@@ -31,7 +32,8 @@ class Settings:
     """pbd's settings, as given on the command line (or the environment)."""
 
     def __init__(self, viewd: str, bind: str = "127.0.0.1", port: int = 6379, advertise: str | None = None,
-                 ping_interval: float = 0.1, session_ttl: float = 3600.0, max_sessions: int = 1_000_000):
+                 ping_interval: float = 0.1, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
+                 limits: Limits = Limits(), max_sessions_memory: int = 64 * 1024**2):
         self.viewd = viewd
         self.bind = bind
         self.port = port
@@ -39,6 +41,8 @@ class Settings:
         self.ping_interval = ping_interval
         self.session_ttl = session_ttl
         self.max_sessions = max_sessions
+        self.max_sessions_memory = max_sessions_memory
+        self.limits = limits
 
     @property
     def link_timeout(self) -> float:
@@ -61,11 +65,12 @@ class Node:
         self.admin = AdminCommands(self)
         self.server = RespServer(DATA_COMMANDS + [ONCE] + ADMIN_COMMANDS + REPLICATION_COMMANDS, self, self.admin,
                                  role=lambda: "master" if self.replica.serving else "replica",
-                                 execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed)
+                                 execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed,
+                                 limits=settings.limits)
         self.settings = settings
         self.me = settings.advertise
         self.replica = rp.Replica(self.me, link_timeout=settings.link_timeout)
-        self.keeper = Keeper(settings.session_ttl, settings.max_sessions)
+        self.keeper = Keeper(settings.session_ttl, settings.max_sessions, settings.max_sessions_memory)
         self.log = NodeLog(log, {"replica": self.replica})
         self.viewd = Caller(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval))
         r = self.replica

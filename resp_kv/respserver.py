@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
 
 from .commands import CONNECTION_COMMANDS, Command, CommandTable, unknown_subcommand
+from .daemon import Limits
 from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode
 
 REDIS_VERSION = "7.2.0"  # what we tell clients we are compatible with
@@ -66,10 +68,19 @@ class RespConnection(asyncio.Protocol):
         self.transport = transport
         self.addr = _addr(transport.get_extra_info("peername"))
         self.laddr = _addr(transport.get_extra_info("sockname"))
+        limits = self.server.limits
+        if len(self.server.connections) >= limits.maxclients:
+            self.closing = True
+            transport.write(MAX_CLIENTS_REPLY)
+            transport.close()
+            return
         self.server.connections[self.id] = self
+        if limits.tcp_keepalive:
+            _keepalive(transport.get_extra_info("socket"), limits.tcp_keepalive)
 
     def connection_lost(self, exc) -> None:
-        self.server.connections.pop(self.id, None)
+        if self.server.connections.pop(self.id, None) is None:
+            return  # refused at once (maxclients): it never was a client
         self.closing = True
         self.replies.clear()
         self.server.closed(self)
@@ -131,6 +142,24 @@ class RespConnection(asyncio.Protocol):
                 f"lib-name={self.lib.get('lib-name', '')} lib-ver={self.lib.get('lib-ver', '')}")
 
 
+MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
+
+
+def _keepalive(sock, idle: int) -> None:
+    """TCP keepalive as Redis sets it: probes after ``idle`` seconds of silence, then every
+    idle/3 seconds; a peer that vanished without a FIN is dropped after three unanswered."""
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, idle // 3))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    except OSError:
+        pass
+
+
 def _addr(peer) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
 
@@ -144,8 +173,10 @@ class RespServer:
 
     def __init__(self, commands: list[Command], *owners: object, mode: str = "standalone",
                  role: Callable[[], str] | None = None, execute: Callable | None = None,
-                 execute_chunk: Callable | None = None, closed: Callable | None = None):
+                 execute_chunk: Callable | None = None, closed: Callable | None = None,
+                 limits: Limits = Limits()):
         self.table = CommandTable(CONNECTION_COMMANDS + commands, self, *owners)
+        self.limits = limits
         self.mode = mode  # as HELLO and INFO report it
         self.role = role or (lambda: "master")
         self.execute = execute or self.dispatch

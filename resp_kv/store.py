@@ -48,17 +48,24 @@ def _parse_int64(raw: bytes) -> int | None:
     return value if INT64_MIN <= value <= INT64_MAX else None
 
 
-class Sessions:
-    """The exactly-once table: client id -> (last sequence number, its reply, last use)."""
+MAX_CLIENT_ID = 64  # bytes: longer exactly-once client ids are refused
 
-    # Rough bytes per entry beyond the reply itself, for INFO's memory accounting.
+
+class Sessions:
+    """The exactly-once table: client id -> (last sequence number, its reply, last use).
+
+    Bounded three ways, the least recently used entry going first: idle longer than ``ttl``
+    seconds, more than ``max_sessions`` entries, more than ``max_bytes`` of ids and replies."""
+
+    # Rough bytes per entry beyond its id and reply, for INFO's memory accounting.
     ENTRY_OVERHEAD = 200
 
-    def __init__(self, ttl: float = 3600.0, max_sessions: int = 1_000_000):
+    def __init__(self, ttl: float = 3600.0, max_sessions: int = 1_000_000, max_bytes: int = 64 * 1024**2):
         self.ttl = ttl
         self.max_sessions = max_sessions
+        self.max_bytes = max_bytes
         self.table: OrderedDict[bytes, tuple[int, object, float]] = OrderedDict()
-        self.reply_bytes = 0
+        self.entry_bytes = 0  # ids and replies
 
     def __len__(self) -> int:
         return len(self.table)
@@ -75,22 +82,22 @@ class Sessions:
     def record(self, client: bytes, seq: int, reply, now: float) -> None:
         old = self.table.pop(client, None)
         if old is not None:
-            self.reply_bytes -= _size(old[1])
+            self.entry_bytes -= len(client) + _size(old[1])
         self.table[client] = (seq, reply, now)
-        self.reply_bytes += _size(reply)
+        self.entry_bytes += len(client) + _size(reply)
         self.expire(now)
 
     def expire(self, now: float) -> None:
         table = self.table
         while table:
             client, (seq, reply, used) = next(iter(table.items()))
-            if now - used <= self.ttl and len(table) <= self.max_sessions:
+            if now - used <= self.ttl and len(table) <= self.max_sessions and self.memory() <= self.max_bytes:
                 break
             del table[client]
-            self.reply_bytes -= _size(reply)
+            self.entry_bytes -= len(client) + _size(reply)
 
     def memory(self) -> int:
-        return self.reply_bytes + self.ENTRY_OVERHEAD * len(self.table)
+        return self.entry_bytes + self.ENTRY_OVERHEAD * len(self.table)
 
     def items(self) -> list[tuple[bytes, tuple[int, object, float]]]:
         return list(self.table.items())
@@ -98,7 +105,7 @@ class Sessions:
     def load(self, items) -> None:
         for client, entry in items:
             self.table[client] = entry
-            self.reply_bytes += _size(entry[1])
+            self.entry_bytes += len(client) + _size(entry[1])
 
 
 def _size(reply) -> int:
@@ -115,9 +122,10 @@ class Store:
     ``runner(name)`` finds what runs a data command; ``now`` is the time the commands being run
     carry (the primary's batch time, the same on the backup)."""
 
-    def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000):
+    def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
+                 max_session_bytes: int = 64 * 1024**2):
         self.data: dict[bytes, bytes] = {}
-        self.sessions = Sessions(session_ttl, max_sessions)
+        self.sessions = Sessions(session_ttl, max_sessions, max_session_bytes)
         self.table = CommandTable(DATA_COMMANDS + [ONCE], self)
         # A data command's name as clients spell it -> (arity, function of the request, name)
         self.runners: dict[bytes, tuple[int, object, str]] = {}
@@ -150,6 +158,8 @@ class Store:
             return Error(f"ERR KV.ONCE cannot run '{inner[0].decode('utf-8', 'replace')[:64]}'")
         if not cmd.arity_ok(len(inner)):
             return wrong_arity(cmd.name)
+        if len(args[1]) > MAX_CLIENT_ID:
+            return Error(f"ERR KV.ONCE client id longer than {MAX_CLIENT_ID} bytes")
         seq = _parse_int64(args[2])
         if seq is None:
             return Error("ERR KV.ONCE sequence number is not an integer")
@@ -250,9 +260,6 @@ class Store:
         """A consistent copy of the state as of now, to stream to a new backup."""
         return Snapshot(dict(self.data), self.sessions.items())
 
-    def clear(self) -> None:
-        self.data.clear()
-        self.sessions = Sessions(self.sessions.ttl, self.sessions.max_sessions)
 
 
 class Snapshot:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from resp_kv.daemon import Parser, port_number, positive_float, positive_int, run, setup_logging
+import logging
+
+from resp_kv.daemon import (
+    Parser, add_limit_flags, limits_from, port_number, positive_float, positive_int, run, setup_logging,
+)
 
 from .server import ViewServer
 
@@ -34,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a server is dead after this many ping intervals without a ping")
     parser.add_argument("--name", type=service_name, default="resp-kv",
                         help="the service name Sentinel clients ask for")
+    add_limit_flags(parser)
     parser.add_argument("--log-level", type=log_level, default="info", help=", ".join(LOG_LEVELS))
     return parser.parse_args(argv)
 
@@ -41,9 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     setup_logging(args.log_level, "viewd")
+    limits = limits_from(args, logging.getLogger("viewd"))
 
     async def start():
-        server = ViewServer(args.name, args.ping_interval, args.dead_pings)
+        server = ViewServer(args.name, args.ping_interval, args.dead_pings, limits)
         await server.start(args.bind, args.port)
         return server.stop
 

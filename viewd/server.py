@@ -15,7 +15,7 @@ import re
 import time
 
 from resp_kv.commands import NOT_INTEGER, c, unknown_subcommand, wrong_arity
-from resp_kv.daemon import UsageError, parse_address
+from resp_kv.daemon import Limits, UsageError, parse_address
 from resp_kv.protocol import NULL_ARRAY, Error
 from resp_kv.respserver import REDIS_VERSION, RespServer, format_info
 
@@ -62,8 +62,9 @@ def view_reply(view: View) -> list:
 class ViewServer:
     """The view daemon: a :class:`ViewService` behind a RESP listener, ticked by a timer."""
 
-    def __init__(self, name: str = "resp-kv", ping_interval: float = 0.1, dead_pings: int = 5):
-        self.server = RespServer(VIEWD_COMMANDS, self, mode="sentinel")
+    def __init__(self, name: str = "resp-kv", ping_interval: float = 0.1, dead_pings: int = 5,
+                 limits: Limits = Limits()):
+        self.server = RespServer(VIEWD_COMMANDS, self, mode="sentinel", limits=limits)
         self.core = ViewService(dead_pings)
         self.name = name
         self.ping_interval = ping_interval

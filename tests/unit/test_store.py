@@ -113,3 +113,19 @@ def test_snapshot_is_a_frozen_copy_in_chunks():
     assert dict(zip(flat[::2], flat[1::2]))[b"k0"] == b"v0"
     sessions = [x for kind, c in chunks if kind == b"PB.SESSIONS" for x in c]
     assert sessions[:4] == [b"client0", b"1", b"1.5", b"$2\r\nv0\r\n"]
+
+
+def test_the_exactly_once_table_is_bounded_in_bytes_counting_ids_and_replies():
+    sessions = Sessions(ttl=100, max_sessions=100, max_bytes=3 * (Sessions.ENTRY_OVERHEAD + 64 + 100))
+    for n in range(3):
+        sessions.record(b"%064d" % n, 1, b"r" * 100, now=n)
+    assert len(sessions) == 3 and sessions.memory() == 3 * (Sessions.ENTRY_OVERHEAD + 64 + 100)
+    sessions.record(b"%064d" % 3, 1, b"r" * 100, now=3)  # one entry too many bytes: the oldest goes
+    assert len(sessions) == 3 and sessions.lookup(b"%064d" % 0, 1) == (False, None)
+
+
+def test_kv_once_refuses_client_ids_longer_than_64_bytes():
+    s = Store()
+    assert once(s, "c" * 65, 1, "SET", "k", "v") == Error("ERR KV.ONCE client id longer than 64 bytes")
+    assert run(s, "GET", "k") is None
+    assert once(s, "c" * 64, 1, "SET", "k", "v") == OK
