@@ -56,7 +56,7 @@ def benchmark(port: int, pipeline: int, requests: int, tests: str = "set,get") -
 
 
 def replicated(servers: int, cwd: Path | None = None) -> Cluster:
-    cluster = Cluster(servers=servers, cwd=cwd)
+    cluster = Cluster(servers=servers, cwd=cwd, secret=None if cwd else "")  # an old revision has no secret
     cluster.primary()
     wait_for(lambda: settled(cluster), 30, what="a settled view")
     return cluster

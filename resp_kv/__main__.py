@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from .daemon import (
-    Parser, add_limit_flags, address_type, limits_from, memory_size, port_number, positive_float, positive_int, run, setup_logging,
+    Parser, add_limit_flags, add_security_flags, address_type, cluster_secret, limits_from, memory_size, port_number, positive_float, positive_int, run, setup_logging,
 )
 
 
@@ -24,6 +24,7 @@ def build_parser() -> Parser:
                    help="most smart clients remembered for exactly-once")
     p.add_argument("--max-sessions-memory", default=64 * 1024**2, type=memory_size,
                    help="most memory for the exactly-once table (ids and replies; 64mb)")
+    add_security_flags(p, "data and admin commands")
     add_limit_flags(p)
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
@@ -40,9 +41,11 @@ def main(argv: list[str] | None = None) -> None:
     from .node import Node, Settings
 
     setup_logging(args.log_level, f"pbd[{args.advertise or f'{args.bind}:{args.port}'}]")
+    log = logging.getLogger("pbd")
     settings = Settings(args.viewd, args.bind, args.port, args.advertise, args.ping_interval,
-                        args.session_ttl, args.max_sessions, limits_from(args, logging.getLogger("pbd")),
-                        args.max_sessions_memory)
+                        args.session_ttl, args.max_sessions, limits_from(args, log),
+                        args.max_sessions_memory, cluster_secret(parser, args),
+                        args.requirepass.encode() if args.requirepass else None)
 
     async def start():
         node = Node(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .client import Client, Unavailable
@@ -18,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--view", action="store_true", help="print the current view and exit")
     p.add_argument("--timeout", type=positive_float, default=None,
                    help="give up after this many seconds (default: keep retrying)")
+    p.add_argument("--password", default=os.environ.get("RESP_KV_PASSWORD"),
+                   help="the client password (--requirepass) of viewd and the servers (env RESP_KV_PASSWORD)")
     p.add_argument("viewd", help="HOST:PORT of the view daemon")
     p.add_argument("key", nargs="?")
     p.add_argument("value", nargs="?")
@@ -35,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("a KEY is required")
     if args.puthash and args.value is None:
         parser.error("--puthash needs a KEY and a VALUE")
-    client = Client(args.viewd, timeout=args.timeout)
+    options = {"password": args.password} if args.password else {}
+    client = Client(args.viewd, timeout=args.timeout, **options)
     out = sys.stdout.buffer
     try:
         if args.view:

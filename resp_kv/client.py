@@ -31,6 +31,9 @@ from .daemon import parse_address
 DATA = frozenset(cmd.name for cmd in DATA_COMMANDS)
 RETRYABLE = (ConnectionError, TimeoutError, ReadOnlyError)
 DEFAULT_SOCKET_TIMEOUT = 2.0
+# The options that also apply to the connection to viewd (the servers get every option).
+VIEWD_OPTIONS = frozenset({"username", "password", "ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs",
+                           "ssl_ca_certs", "ssl_ca_path", "ssl_check_hostname"})
 DEFAULT_RETRY_INTERVAL = 0.1  # viewd's default ping interval
 
 
@@ -118,10 +121,11 @@ class Locator:
 
     viewd_class = redis.Redis
 
-    def __init__(self, viewd: str, socket_timeout: float | None):
+    def __init__(self, viewd: str, socket_timeout: float | None, **options):
+        """``options``: how to reach viewd beyond its address (the password, TLS settings)."""
         host, port = parse_address(viewd, "view daemon address")
         self.viewd = self.viewd_class(host=host, port=port, protocol=2, socket_timeout=socket_timeout,
-                                      socket_connect_timeout=socket_timeout)
+                                      socket_connect_timeout=socket_timeout, **options)
         self.primary: tuple[str, int] | None = None
 
     def locate(self) -> tuple[str, int]:
@@ -159,7 +163,8 @@ class SmartClient:
     def __init__(self, viewd: str = "127.0.0.1:26379", *, timeout: float | None = None,
                  retry_interval: float = DEFAULT_RETRY_INTERVAL,
                  socket_timeout: float | None = DEFAULT_SOCKET_TIMEOUT, **kwargs):
-        self.locator = self.locator_class(viewd, socket_timeout)
+        self.locator = self.locator_class(viewd, socket_timeout,
+                                          **{k: v for k, v in kwargs.items() if k in VIEWD_OPTIONS})
         kwargs.setdefault("socket_connect_timeout", socket_timeout)
         pool = self.pool_class(connection_class=self.connection_class, locator=self.locator,
                                socket_timeout=socket_timeout, **kwargs)

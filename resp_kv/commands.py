@@ -7,7 +7,8 @@ This module decides nothing about what a command does.
 
 Arity follows Redis: ``n`` means exactly ``n`` words including the name, ``-n`` at least ``n``.
 Flags: ``write`` and ``readonly`` mark data commands (served by the primary only and replicated);
-``admin`` and ``connection`` are answered locally by any server.
+``admin`` and ``connection`` are answered locally by any server; ``no-auth`` commands need no
+client password (the cluster's own commands are guarded by the cluster secret instead).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class Command:
     first_key: int = 0
     last_key: int = 0
     key_step: int = 0
+
+    @property
+    def needs_auth(self) -> bool:
+        return "no-auth" not in self.flags
 
     def arity_ok(self, argc: int) -> bool:
         return argc == self.arity if self.arity > 0 else argc >= -self.arity
@@ -53,10 +58,11 @@ ALL_KEYS = (1, -1, 1)
 
 # Answered by every RESP server of the project (pbd and viewd alike).
 CONNECTION_COMMANDS = [
+    c("AUTH", -2, "connection fast no-auth"),
     c("PING", -1, "connection fast"),
     c("ECHO", 2, "connection fast"),
-    c("QUIT", -1, "connection fast"),
-    c("HELLO", -1, "connection fast"),
+    c("QUIT", -1, "connection fast no-auth"),
+    c("HELLO", -1, "connection fast no-auth"),
     c("CLIENT", -2, "connection"),
     c("SELECT", 2, "connection fast"),
     c("COMMAND", -1, "connection"),
@@ -82,8 +88,14 @@ DATA_COMMANDS = [
 # The smart client's exactly-once wrapper: KV.ONCE <client-id> <seq> <command> [args ...].
 ONCE = c("KV.ONCE", -4, "write")
 
+# The cluster's own channel: a connection proves the cluster secret (peerauth.py).
+PEER_COMMANDS = [
+    c("PEER.CHALLENGE", 1, "connection fast no-auth", "cmd_peer_challenge"),  # -> a nonce
+    c("PEER.PROVE", 4, "connection fast no-auth", "cmd_peer_prove"),  # PEER.PROVE <id> <nonce> <mac> -> the server's mac
+]
+
 # The internal channel from a primary into its backup (the conversation is in pbwire.py).
-REPLICATION_COMMANDS = [c(name.decode(), arity, "internal", "cmd_pb") for name, arity in pbwire.ARITY.items()]
+REPLICATION_COMMANDS = [c(name.decode(), arity, "internal no-auth", "cmd_pb") for name, arity in pbwire.ARITY.items()]
 
 # pbd's administrative commands: answered locally from the server's own state.
 ADMIN_COMMANDS = [
@@ -143,4 +155,5 @@ def unknown_subcommand(sub: bytes, name: str) -> Error:
 
 
 SYNTAX_ERROR = Error("ERR syntax error")
+NOAUTH = Error("NOAUTH Authentication required.")
 NOT_INTEGER = Error("ERR value is not an integer or out of range")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import ipaddress
 import logging
 import os
 import re
@@ -128,6 +129,38 @@ def limits_from(args: argparse.Namespace, log: logging.Logger) -> Limits:
         log.warning("maxclients lowered from %d to %d: the open files limit is %d",
                     args.maxclients, maxclients, soft)
     return Limits(maxclients, args.proto_max_bulk_len, args.tcp_keepalive)
+
+
+def add_security_flags(parser: "Parser", guarded: str) -> None:
+    parser.add_argument("--requirepass", default=None,
+                        help=f"clients must AUTH with this password ({guarded})")
+    parser.add_argument("--cluster-secret", default=None,
+                        help="what servers prove to viewd and to each other (the same on every process; "
+                             "required unless listening on loopback only)")
+
+
+OPEN_CHANNEL = "no --cluster-secret: the cluster channel is open to every process on this machine (loopback only)"
+
+
+def cluster_secret(parser: "Parser", args: argparse.Namespace) -> bytes | None:
+    """The cluster secret, or None for the open channel, which only a process listening on
+    loopback may run with (as Redis's protected mode refuses remote clients); such a process
+    logs OPEN_CHANNEL once it listens."""
+    if args.cluster_secret:
+        return args.cluster_secret.encode()
+    if not is_loopback(args.bind):
+        parser.error(f"listening on {args.bind!r} needs --cluster-secret (or RESP_KV_CLUSTER_SECRET): without it "
+                     "anyone who can reach this port could register servers and write into backups")
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Parser(argparse.ArgumentParser):

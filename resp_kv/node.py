@@ -15,14 +15,18 @@ import logging
 import time
 from functools import partial
 
+from . import pbwire
 from . import replication as rp
 from .admin import AdminCommands
-from .commands import ADMIN_COMMANDS, DATA_COMMANDS, ONCE, REPLICATION_COMMANDS, wrong_arity
-from .daemon import Limits
+from .commands import (
+    ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, REPLICATION_COMMANDS, wrong_arity,
+)
+from .daemon import OPEN_CHANNEL, Limits
 from .keeper import Keeper
 from .peer import Caller, Links
+from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import OK, OK_REPLY, Error, encode, encode_command
-from .respserver import Deferred, RespServer
+from .respserver import Deferred, RespServer, may_run
 from .view import View
 
 log = logging.getLogger("pbd")
@@ -33,7 +37,8 @@ class Settings:
 
     def __init__(self, viewd: str, bind: str = "127.0.0.1", port: int = 6379, advertise: str | None = None,
                  ping_interval: float = 0.1, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
-                 limits: Limits = Limits(), max_sessions_memory: int = 64 * 1024**2):
+                 limits: Limits = Limits(), max_sessions_memory: int = 64 * 1024**2,
+                 cluster_secret: bytes | None = None, requirepass: bytes | None = None):
         self.viewd = viewd
         self.bind = bind
         self.port = port
@@ -43,6 +48,13 @@ class Settings:
         self.max_sessions = max_sessions
         self.max_sessions_memory = max_sessions_memory
         self.limits = limits
+        self.cluster_secret = cluster_secret
+        self.requirepass = requirepass
+
+    @property
+    def proof(self) -> tuple[bytes, str] | None:
+        """What this server proves on the connections it opens (None: the open channel)."""
+        return None if self.cluster_secret is None else (self.cluster_secret, self.advertise)
 
     @property
     def link_timeout(self) -> float:
@@ -63,19 +75,22 @@ class Node:
 
     def __init__(self, settings: Settings):
         self.admin = AdminCommands(self)
-        self.server = RespServer(DATA_COMMANDS + [ONCE] + ADMIN_COMMANDS + REPLICATION_COMMANDS, self, self.admin,
+        self.auth = PeerAuth(settings.cluster_secret)
+        self.server = RespServer(DATA_COMMANDS + [ONCE] + ADMIN_COMMANDS + PEER_COMMANDS + REPLICATION_COMMANDS,
+                                 self, self.admin, self.auth,
                                  role=lambda: "master" if self.replica.serving else "replica",
                                  execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed,
-                                 limits=settings.limits)
+                                 limits=settings.limits, password=settings.requirepass)
         self.settings = settings
         self.me = settings.advertise
         self.replica = rp.Replica(self.me, link_timeout=settings.link_timeout)
         self.keeper = Keeper(settings.session_ttl, settings.max_sessions, settings.max_sessions_memory)
         self.log = NodeLog(log, {"replica": self.replica})
-        self.viewd = Caller(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval))
+        self.viewd = Caller(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval), proof=settings.proof)
         r = self.replica
         self.links = Links(settings.link_timeout, on_up=partial(self._on_link, r.link_up),
-                           on_reply=partial(self._on_link, r.link_reply), on_lost=partial(self._on_link, r.link_lost))
+                           on_reply=partial(self._on_link, r.link_reply), on_lost=partial(self._on_link, r.link_lost),
+                           proof=settings.proof)
         self.ping_task: asyncio.Task | None = None
         self.stats = dict.fromkeys(("data_commands", "fenced_requests", "view_changes"), 0)
 
@@ -85,6 +100,8 @@ class Node:
         await self.server.listen(self.settings.bind, self.settings.port)
         self.log.info("listening on %s:%d, advertised as %s, viewd at %s", self.settings.bind,
                       self.settings.port, self.me, self.settings.viewd)
+        if self.settings.cluster_secret is None:
+            self.log.warning(OPEN_CHANNEL)
         self.ping_task = asyncio.create_task(self._ping_loop())
 
     async def stop(self, grace: float = 1.0) -> None:
@@ -175,8 +192,8 @@ class Node:
         On a primary with a backup, the data commands join this event-loop turn's batch, and
         the chunk's replies wait, as one, for the backup to hold the batch."""
         replica = self.replica
-        if not replica.serving:
-            return self.server.run_each(conn, requests, raw)  # READONLY, one by one
+        if not (replica.serving and conn.authenticated):
+            return self.server.run_each(conn, requests, raw)  # READONLY or NOAUTH, one by one
         backup = replica.view.backup
         store = self.keeper.store
         store.now = replica.turn_time(time.time()) if backup else time.time()
@@ -226,6 +243,8 @@ class Node:
             return self.server.dispatch(conn, args)
         if not (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
             return wrong_arity(runner[2])
+        if not may_run(conn):
+            return NOAUTH
         if not self.replica.serving:
             self.stats["fenced_requests"] += 1
             return Error(self.replica.readonly_error())
@@ -240,6 +259,10 @@ class Node:
     # ------------------------------------------------------------------ PB.* from a primary
 
     def cmd_pb(self, conn, args):
-        reply = self.replica.on_message(conn, args)
+        claimed = args[2].decode("utf-8", "replace") if args[0].upper() == pbwire.RESUME else ""
+        sender = self.auth.speaker(conn, claimed)
+        if sender is None:
+            return NOT_PROVEN  # no client, whatever its password, writes into a backup
+        reply = self.replica.on_message(conn, args, sender)
         self.carry_out()
         return reply

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import hiredis
 
 from .daemon import parse_address
+from .peerauth import prove
 from .protocol import encode_command
 
 
@@ -88,21 +89,37 @@ async def connect(address: str, timeout: float, on_reply=None, on_lost=None) -> 
     return peer
 
 
+async def open_proven(address: str, timeout: float, proof: tuple[bytes, str] | None,
+                      on_reply=None, on_lost=None) -> Peer:
+    """``connect``, then prove the cluster secret as the server ``me`` if ``proof`` is
+    (secret, me); the connection is closed again if the proof fails."""
+    peer = await connect(address, timeout, on_reply, on_lost)
+    if proof is not None:
+        try:
+            await prove(peer, proof[0], proof[1], timeout)
+        except BaseException:
+            peer.on_lost = None
+            peer.close()
+            raise
+    return peer
+
+
 class Caller:
     """Request/reply to one server over a connection opened on demand and reopened after a
-    failure (pbd's connection to viewd)."""
+    failure (pbd's connection to viewd), proving the cluster secret on each new one."""
 
-    def __init__(self, address: str, timeout: float):
+    def __init__(self, address: str, timeout: float, proof: tuple[bytes, str] | None = None):
         parse_address(address, "--viewd address")  # fail early on a malformed one
         self.address = address
         self.timeout = timeout
+        self.proof = proof
         self.peer: Peer | None = None
 
     async def call(self, *args):
         """The reply; a refusal raises ConnectionError, as does any failure to get one."""
         try:
             if self.peer is None or self.peer.closed:
-                self.peer = await connect(self.address, self.timeout)
+                self.peer = await open_proven(self.address, self.timeout, self.proof)
             reply = await self.peer.call(*args, timeout=self.timeout)
         except BaseException:
             self.close()
@@ -118,11 +135,13 @@ class Caller:
 
 
 class Links:
-    """Numbered connections opened on request (a primary's links into its backup): each one's
-    coming up, replies and loss are reported with its number."""
+    """Numbered connections opened on request (a primary's links into its backup), each proving
+    the cluster secret first: each one's coming up, replies and loss are reported with its number."""
 
-    def __init__(self, timeout: float, on_up: Callable, on_reply: Callable, on_lost: Callable):
+    def __init__(self, timeout: float, on_up: Callable, on_reply: Callable, on_lost: Callable,
+                 proof: tuple[bytes, str] | None = None):
         self.timeout = timeout
+        self.proof = proof
         self.on_up, self.on_reply, self.on_lost = on_up, on_reply, on_lost
         self.open: dict[int, Peer | asyncio.Task] = {}  # link -> its connection (or the attempt)
 
@@ -131,8 +150,8 @@ class Links:
 
     async def _connect(self, link: int, address: str) -> None:
         try:
-            peer = await connect(address, self.timeout, on_reply=lambda reply: self.on_reply(link, reply),
-                                 on_lost=lambda: self._lost(link))
+            peer = await open_proven(address, self.timeout, self.proof,
+                                     on_reply=lambda reply: self.on_reply(link, reply), on_lost=lambda: self._lost(link))
         except (OSError, asyncio.TimeoutError, ValueError):
             self._lost(link)
         else:

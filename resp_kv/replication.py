@@ -485,14 +485,16 @@ class Replica:
 
     # ------------------------------------------------------------------ backup side
 
-    def on_message(self, conn, args: list[bytes]):
+    def on_message(self, conn, args: list[bytes], sender: str | None = None):
         """A PB.* request on connection ``conn`` (arity already checked); returns the reply,
-        an :class:`Error` whose first word is the reason (see pbwire) for a refusal."""
+        an :class:`Error` whose first word is the reason (see pbwire) for a refusal. ``sender``
+        is whom the connection proved it speaks for (None: the open channel, where PB.RESUME
+        says who it is from)."""
         name = args[0].upper()
         try:
             viewnum = pbwire.number(args[1])
             if name == pbwire.RESUME:
-                return self._on_resume(conn, viewnum, args[2].decode("utf-8", "replace"))
+                return self._on_resume(conn, viewnum, sender or args[2].decode("utf-8", "replace"))
             refusal = self._check_link(conn, viewnum)
             if refusal:
                 return Error(refusal)

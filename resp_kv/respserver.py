@@ -11,6 +11,7 @@ This module decides nothing about data, views or replication.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import itertools
 import logging
 import socket
@@ -18,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .commands import CONNECTION_COMMANDS, Command, CommandTable, unknown_subcommand
+from .commands import CONNECTION_COMMANDS, NOAUTH, SYNTAX_ERROR, Command, CommandTable, unknown_subcommand
 from .daemon import Limits
 from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode
 
@@ -61,6 +62,9 @@ class RespConnection(asyncio.Protocol):
         self.replies: deque = deque()  # encoded replies (bytes) or Deferred, in request order
         self.closing = False  # QUIT or a protocol error: close once the replies are out
         self.commands = 0
+        self.authenticated = server.password is None  # AUTH (or HELLO ... AUTH) done, if needed
+        self.challenge: bytes | None = None  # PEER.CHALLENGE's nonce, until PEER.PROVE
+        self.peer: str | None = None  # the server this connection proved it speaks for
 
     # ------------------------------------------------------------- asyncio callbacks
 
@@ -143,6 +147,13 @@ class RespConnection(asyncio.Protocol):
 
 
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
+WRONGPASS = Error("WRONGPASS invalid username-password pair or user is disabled.")
+
+
+def may_run(conn: RespConnection) -> bool:
+    """Whether a connection may run commands that need the client password: it gave it, or
+    none is needed, or it is a server that proved the cluster secret."""
+    return conn.authenticated or conn.peer is not None
 
 
 def _keepalive(sock, idle: int) -> None:
@@ -174,9 +185,10 @@ class RespServer:
     def __init__(self, commands: list[Command], *owners: object, mode: str = "standalone",
                  role: Callable[[], str] | None = None, execute: Callable | None = None,
                  execute_chunk: Callable | None = None, closed: Callable | None = None,
-                 limits: Limits = Limits()):
+                 limits: Limits = Limits(), password: bytes | None = None):
         self.table = CommandTable(CONNECTION_COMMANDS + commands, self, *owners)
         self.limits = limits
+        self.password = password  # requirepass: None means every client is the default user
         self.mode = mode  # as HELLO and INFO report it
         self.role = role or (lambda: "master")
         self.execute = execute or self.dispatch
@@ -217,7 +229,27 @@ class RespServer:
         cmd = self.table.resolve(args)
         if cmd.__class__ is Error:
             return cmd
+        if not may_run(conn) and cmd.needs_auth:
+            return NOAUTH
         return self.table.handlers[cmd.name](conn, args)
+
+    def check_password(self, user: bytes, password: bytes) -> bool:
+        """Redis's default user: any password when none is configured, else that one."""
+        if user != b"default":
+            return False
+        return self.password is None or hmac.compare_digest(password, self.password)
+
+    def cmd_auth(self, conn, args):
+        if len(args) > 3:
+            return SYNTAX_ERROR
+        if len(args) == 2 and self.password is None:
+            return Error("ERR AUTH <password> called without any password configured for the default user. "
+                         "Are you sure your configuration is correct?")
+        user = args[1] if len(args) == 3 else b"default"
+        if not self.check_password(user, args[-1]):
+            return WRONGPASS
+        conn.authenticated = True
+        return OK
 
     # ------------------------------------------------------------- connection commands
 
@@ -255,15 +287,25 @@ class RespServer:
             resp3 = version == 3
             i = 2
         name = None
+        credentials = None
         while i < len(args):
             option = args[i].upper()
             if option == b"AUTH" and i + 2 < len(args):
-                i += 3  # no users or passwords: like the default user with nopass
+                credentials = args[i + 1], args[i + 2]
+                i += 3
             elif option == b"SETNAME" and i + 1 < len(args):
                 name = args[i + 1]
                 i += 2
             else:
                 return Error(f"ERR Syntax error in HELLO option '{args[i].decode('utf-8', 'replace')}'")
+        if credentials is not None:
+            if not self.check_password(*credentials):
+                return WRONGPASS
+            conn.authenticated = True
+        if not conn.authenticated:
+            return Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+                         "HELLO AUTH <user> <pass> option can be used to authenticate the client and select "
+                         "the RESP protocol version at the same time")
         if name is not None:
             error = _set_client_name(conn, name)
             if error:

@@ -4,6 +4,7 @@ polling with a deadline (never a sleep that hopes)."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -93,7 +94,10 @@ class Proc:
         return bool(self.popen) and self.popen.poll() is None
 
     def client(self, **kwargs) -> redis.Redis:
+        """A redis-py client of this process (with its client password, if it has one)."""
         kwargs.setdefault("socket_timeout", 5)
+        if "password" in self.extra:
+            kwargs.setdefault("password", self.extra["password"])
         return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
 
 
@@ -139,11 +143,17 @@ class Cluster:
     """
 
     def __init__(self, servers: int = 1, ping_interval: float = 0.1, pbd_args=(), cwd: Path | str | None = None,
-                 **server_kwargs):
+                 secret: str | None = "", password: str | None = None, **server_kwargs):
         self.ping_interval = ping_interval
-        self.pbd_args = list(pbd_args)
+        # Every process proves a cluster secret (a fresh one unless given; None: the open channel).
+        self.secret = secrets.token_hex(16) if secret == "" else secret
+        self.password = password  # --requirepass of every process
+        security = ["--cluster-secret", self.secret] if self.secret else []
+        security += ["--requirepass", password] if password else []
+        self.pbd_args = [*security, *pbd_args]
         self.cwd = cwd
-        self.viewd = viewd_proc(None, "--ping-interval", str(ping_interval), cwd=cwd).start()
+        self.viewd = self._with_password(viewd_proc(None, "--ping-interval", str(ping_interval), *security,
+                                                    cwd=cwd)).start()
         self.servers: list[Proc] = []
         self.proxies: dict[int, object] = {}  # server port -> FaultProxy at its advertised address
         self.viewd_proxies: dict[int, object] = {}  # server port -> FaultProxy on its way to viewd
@@ -164,10 +174,15 @@ class Cluster:
             if port not in self.viewd_proxies:
                 self.viewd_proxies[port] = FaultProxy(0, "127.0.0.1", self.viewd.port, seed=port + 1).start()
             viewd_addr = self.viewd_proxies[port].addr
-        proc = pbd_proc(viewd_addr, port, *extra, cwd=self.cwd)
+        proc = self._with_password(pbd_proc(viewd_addr, port, *extra, cwd=self.cwd))
         if port in self.proxies:
             proc.extra["advertise"] = self.proxies[port].addr
         self.servers.append(proc.start())
+        return proc
+
+    def _with_password(self, proc: Proc) -> Proc:
+        if self.password:
+            proc.extra["password"] = self.password
         return proc
 
     def restart(self, proc: Proc) -> Proc:

@@ -7,7 +7,7 @@ import argparse
 import logging
 
 from resp_kv.daemon import (
-    Parser, add_limit_flags, limits_from, port_number, positive_float, positive_int, run, setup_logging,
+    Parser, add_limit_flags, add_security_flags, cluster_secret, limits_from, port_number, positive_float, positive_int, run, setup_logging,
 )
 
 from .server import ViewServer
@@ -27,7 +27,7 @@ def service_name(text: str) -> str:
     return text
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> Parser:
     parser = Parser(prog="viewd", description="The resp-kv view daemon: tracks which server is "
                     "primary and which is backup, and answers Redis Sentinel queries.")
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on")
@@ -38,18 +38,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a server is dead after this many ping intervals without a ping")
     parser.add_argument("--name", type=service_name, default="resp-kv",
                         help="the service name Sentinel clients ask for")
+    add_security_flags(parser, "the Sentinel side: SENTINEL, VIEW.GET, INFO, ROLE")
     add_limit_flags(parser)
     parser.add_argument("--log-level", type=log_level, default="info", help=", ".join(LOG_LEVELS))
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     setup_logging(args.log_level, "viewd")
-    limits = limits_from(args, logging.getLogger("viewd"))
+    log = logging.getLogger("viewd")
+    limits, secret = limits_from(args, log), cluster_secret(parser, args)
 
     async def start():
-        server = ViewServer(args.name, args.ping_interval, args.dead_pings, limits)
+        server = ViewServer(args.name, args.ping_interval, args.dead_pings, limits, secret,
+                            args.requirepass.encode() if args.requirepass else None)
         await server.start(args.bind, args.port)
         return server.stop
 

@@ -14,8 +14,9 @@ import os
 import re
 import time
 
-from resp_kv.commands import NOT_INTEGER, c, unknown_subcommand, wrong_arity
-from resp_kv.daemon import Limits, UsageError, parse_address
+from resp_kv.commands import NOT_INTEGER, PEER_COMMANDS, c, unknown_subcommand, wrong_arity
+from resp_kv.daemon import OPEN_CHANNEL, Limits, UsageError, parse_address
+from resp_kv.peerauth import NOT_PROVEN, PeerAuth
 from resp_kv.protocol import NULL_ARRAY, Error
 from resp_kv.respserver import REDIS_VERSION, RespServer, format_info
 
@@ -24,7 +25,7 @@ from .core import View, ViewService
 log = logging.getLogger("viewd")
 
 VIEWD_COMMANDS = [
-    c("VIEW.PING", 3, "fast"),
+    c("VIEW.PING", 3, "fast no-auth"),  # guarded by the cluster secret
     c("VIEW.GET", 1, "fast"),
     c("SENTINEL", -2, "admin"),
     c("INFO", -1, "admin"),
@@ -63,8 +64,10 @@ class ViewServer:
     """The view daemon: a :class:`ViewService` behind a RESP listener, ticked by a timer."""
 
     def __init__(self, name: str = "resp-kv", ping_interval: float = 0.1, dead_pings: int = 5,
-                 limits: Limits = Limits()):
-        self.server = RespServer(VIEWD_COMMANDS, self, mode="sentinel", limits=limits)
+                 limits: Limits = Limits(), cluster_secret: bytes | None = None, requirepass: bytes | None = None):
+        self.auth = PeerAuth(cluster_secret)
+        self.server = RespServer(VIEWD_COMMANDS + PEER_COMMANDS, self, self.auth, mode="sentinel", limits=limits,
+                                 password=requirepass)
         self.core = ViewService(dead_pings)
         self.name = name
         self.ping_interval = ping_interval
@@ -81,6 +84,8 @@ class ViewServer:
         self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
         log.info("listening on %s:%d; service %s; ping interval %gs, dead after %d pings",
                  host, port, self.name, self.ping_interval, self.core.dead_pings)
+        if self.auth.secret is None:
+            log.warning(OPEN_CHANNEL)
 
     async def stop(self) -> None:
         self.server.close_listener()
@@ -116,6 +121,11 @@ class ViewServer:
         server_id = args[1].decode("utf-8", "replace")
         if not server_id:
             return Error("ERR the server id must not be empty")
+        speaker = self.auth.speaker(conn, server_id)
+        if speaker is None:
+            return NOT_PROVEN  # only servers that know the cluster secret register and ping
+        if speaker != server_id:
+            return Error(f"NOPERM this connection speaks for {speaker}, not {server_id}")
         if not _VIEWNUM.fullmatch(args[2]) or int(args[2]) >= 2**63:
             return NOT_INTEGER
         view = self.core.ping(server_id, int(args[2]))

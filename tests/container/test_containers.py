@@ -318,6 +318,8 @@ def test_failover_in_containers(engine: Engine, image: str, resources: Resources
     addr = {port: f"127.0.0.1:{port}" for port in ports}
     port_of = {a: p for p, a in addr.items()}
 
+    # The secret comes in the environment, as it would in production (not on the command line).
+    host = (*host, "-e", f"RESP_KV_CLUSTER_SECRET={CLUSTER_SECRET}")
     vd = resources.container("viewd", image, "viewd", "--bind", "127.0.0.1", "--port", str(viewd_port),
                              run_args=host)
     wait_serving(engine, vd, viewd_port)
@@ -530,6 +532,15 @@ def read_compose() -> dict:
 SUPPORTED_KEYS = {"build", "image", "command", "environment", "ports", "networks", "depends_on", "healthcheck"}
 
 
+CLUSTER_SECRET = secrets.token_hex(16)  # what `RESP_KV_CLUSTER_SECRET=... compose up` would set
+
+
+def interpolate(value: str) -> str:
+    """Compose's ``${NAME}`` / ``${NAME:?message}``, for the variables this test sets."""
+    given = {"RESP_KV_CLUSTER_SECRET": CLUSTER_SECRET}
+    return re.sub(r"\$\{(\w+)(?::[?-][^}]*)?\}", lambda m: given[m.group(1)], value)
+
+
 def start_order(services: dict) -> list[str]:
     order, seen = [], set()
 
@@ -588,7 +599,7 @@ def test_compose_cluster(engine: Engine, image: str, resources: Resources):
         if isinstance(env, list):
             env = dict(item.split("=", 1) for item in env)
         for key, value in env.items():
-            run_args += ["-e", f"{key}={value}"]
+            run_args += ["-e", f"{key}={interpolate(str(value))}"]
         for cport, hport in published[name].items():
             run_args += ["-p", f"127.0.0.1:{hport}:{cport}"]
         health = service.get("healthcheck") or {}
