@@ -143,7 +143,7 @@ class Cluster:
     """
 
     def __init__(self, servers: int = 1, ping_interval: float = 0.1, pbd_args=(), cwd: Path | str | None = None,
-                 secret: str | None = "", password: str | None = None, **server_kwargs):
+                 secret: str | None = "", password: str | None = None, viewd_args=(), **server_kwargs):
         self.ping_interval = ping_interval
         # Every process proves a cluster secret (a fresh one unless given; None: the open channel).
         self.secret = secrets.token_hex(16) if secret == "" else secret
@@ -153,7 +153,7 @@ class Cluster:
         self.pbd_args = [*security, *pbd_args]
         self.cwd = cwd
         self.viewd = self._with_password(viewd_proc(None, "--ping-interval", str(ping_interval), *security,
-                                                    cwd=cwd)).start()
+                                                    *viewd_args, cwd=cwd)).start()
         self.servers: list[Proc] = []
         self.proxies: dict[int, object] = {}  # server port -> FaultProxy at its advertised address
         self.viewd_proxies: dict[int, object] = {}  # server port -> FaultProxy on its way to viewd

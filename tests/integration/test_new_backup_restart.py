@@ -38,15 +38,13 @@ DEAD_PINGS = 40  # 4 s: room to SIGKILL and restart a pbd within its dead time
 
 
 @pytest.fixture
-def patient_cluster(cluster, monkeypatch):
+def patient_cluster(cluster):
     """``cluster(...)``, with a viewd that declares a server dead after DEAD_PINGS intervals."""
-    plain = procs.viewd_proc
 
-    def patient(port=None, *extra):
-        return plain(port, *extra, "--dead-pings", str(DEAD_PINGS))
+    def make(*args, **kwargs):
+        return cluster(*args, viewd_args=("--dead-pings", str(DEAD_PINGS)), **kwargs)
 
-    monkeypatch.setattr(procs, "viewd_proc", patient)
-    return cluster
+    return make
 
 
 def nonzero_view_ping(frame: bytes) -> bool:
