@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from .daemon import (
-    Parser, add_limit_flags, add_security_flags, address_type, cluster_secret, limits_from, memory_size, port_number, positive_float, positive_int, run, setup_logging,
+    Parser, add_limit_flags, add_security_flags, address_type, cluster_secret, limits_from, memory_size, port_number,
+    positive_float, positive_int, run, setup_logging, tls_from,
 )
 
 
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings(args.viewd, args.bind, args.port, args.advertise, args.ping_interval,
                         args.session_ttl, args.max_sessions, limits_from(args, log),
                         args.max_sessions_memory, cluster_secret(parser, args),
-                        args.requirepass.encode() if args.requirepass else None)
+                        args.requirepass.encode() if args.requirepass else None, tls_from(parser, args))
 
     async def start():
         node = Node(settings)

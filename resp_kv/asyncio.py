@@ -29,8 +29,9 @@ class Locator(client.Locator):
         return self.primary
 
 
-class PrimaryConnection(redis.asyncio.Connection):
-    """A redis-py asyncio connection to whichever server viewd names primary."""
+class ToPrimary:
+    """Mixed into a redis-py asyncio connection class: it connects to whichever server viewd
+    names primary."""
 
     def __init__(self, *, locator: Locator, **kwargs):
         self.locator = locator
@@ -41,12 +42,21 @@ class PrimaryConnection(redis.asyncio.Connection):
         return await super()._connect()
 
 
+class PrimaryConnection(ToPrimary, redis.asyncio.Connection):
+    pass
+
+
+class PrimarySSLConnection(ToPrimary, redis.asyncio.SSLConnection):
+    pass
+
+
 class Client(client.SmartClient, redis.asyncio.Redis):
     """``redis.asyncio.Redis`` for a resp-kv service; see :class:`resp_kv.Client`."""
 
     locator_class = Locator
     pool_class = redis.asyncio.ConnectionPool
     connection_class = PrimaryConnection
+    ssl_connection_class = PrimarySSLConnection
     lock_class = asyncio.Lock
 
     async def execute_command(self, *args, **options):

@@ -21,6 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give up after this many seconds (default: keep retrying)")
     p.add_argument("--password", default=os.environ.get("RESP_KV_PASSWORD"),
                    help="the client password (--requirepass) of viewd and the servers (env RESP_KV_PASSWORD)")
+    p.add_argument("--tls", action="store_true", help="connect with TLS (as redis-cli --tls)")
+    p.add_argument("--cacert", help="the CA to verify the servers against (PEM)")
+    p.add_argument("--cert", dest="certfile", help="this client's certificate (PEM), for servers that ask for one")
+    p.add_argument("--key", dest="keyfile", help="this client's private key (PEM)")
     p.add_argument("viewd", help="HOST:PORT of the view daemon")
     p.add_argument("key", nargs="?")
     p.add_argument("value", nargs="?")
@@ -39,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.puthash and args.value is None:
         parser.error("--puthash needs a KEY and a VALUE")
     options = {"password": args.password} if args.password else {}
+    if args.tls:
+        options.update(ssl=True, ssl_ca_certs=args.cacert, ssl_certfile=args.certfile, ssl_keyfile=args.keyfile)
     client = Client(args.viewd, timeout=args.timeout, **options)
     out = sys.stdout.buffer
     try:

@@ -137,8 +137,9 @@ class Locator:
         self.primary = None
 
 
-class PrimaryConnection(redis.Connection):
-    """A redis-py connection that connects to whichever server viewd names primary."""
+class ToPrimary:
+    """Mixed into a redis-py connection class: it connects to whichever server viewd names
+    primary."""
 
     def __init__(self, *, locator: Locator, **kwargs):
         self.locator = locator
@@ -147,6 +148,14 @@ class PrimaryConnection(redis.Connection):
     def _connect(self):
         self.host, self.port = self.locator.locate()
         return super()._connect()
+
+
+class PrimaryConnection(ToPrimary, redis.Connection):
+    pass
+
+
+class PrimarySSLConnection(ToPrimary, redis.SSLConnection):
+    pass
 
 
 class SmartClient:
@@ -158,6 +167,7 @@ class SmartClient:
     locator_class: type = Locator
     pool_class: type = redis.ConnectionPool
     connection_class: type = PrimaryConnection
+    ssl_connection_class: type = PrimarySSLConnection
     lock_class: type = threading.Lock
 
     def __init__(self, viewd: str = "127.0.0.1:26379", *, timeout: float | None = None,
@@ -166,7 +176,9 @@ class SmartClient:
         self.locator = self.locator_class(viewd, socket_timeout,
                                           **{k: v for k, v in kwargs.items() if k in VIEWD_OPTIONS})
         kwargs.setdefault("socket_connect_timeout", socket_timeout)
-        pool = self.pool_class(connection_class=self.connection_class, locator=self.locator,
+        # redis-py picks TLS by connection class, not by option: ssl=True means ours over TLS.
+        connection_class = self.ssl_connection_class if kwargs.pop("ssl", False) else self.connection_class
+        pool = self.pool_class(connection_class=connection_class, locator=self.locator,
                                socket_timeout=socket_timeout, **kwargs)
         super().__init__(connection_pool=pool)
         self.timeout = timeout

@@ -16,6 +16,7 @@ import os
 import re
 import resource
 import signal
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -134,9 +135,45 @@ def limits_from(args: argparse.Namespace, log: logging.Logger) -> Limits:
 def add_security_flags(parser: "Parser", guarded: str) -> None:
     parser.add_argument("--requirepass", default=None,
                         help=f"clients must AUTH with this password ({guarded})")
+    parser.add_argument("--tls-cert-file", default=None, help="serve TLS only, with this certificate (PEM)")
+    parser.add_argument("--tls-key-file", default=None, help="the certificate's private key (PEM)")
+    parser.add_argument("--tls-ca-cert-file", default=None,
+                        help="the CA that signs every peer's certificate (PEM); peers are verified against it")
+    parser.add_argument("--tls-auth-clients", default="yes", choices=["yes", "no", "optional"],
+                        help="whether clients must present a certificate signed by the CA (yes)")
     parser.add_argument("--cluster-secret", default=None,
                         help="what servers prove to viewd and to each other (the same on every process; "
                              "required unless listening on loopback only)")
+
+
+@dataclass(frozen=True)
+class TLS:
+    """The TLS contexts of a process: ``server`` for its port, ``client`` for the connections it
+    opens (to viewd, into a backup); both verify the peer against the CA, by certificate chain
+    only (servers are reached at the addresses viewd hands out, so no host name is checked)."""
+
+    server: ssl.SSLContext
+    client: ssl.SSLContext
+
+
+def tls_from(parser: "Parser", args: argparse.Namespace) -> TLS | None:
+    files = (args.tls_cert_file, args.tls_key_file, args.tls_ca_cert_file)
+    if not any(files):
+        return None
+    if not all(files):
+        parser.error("TLS needs --tls-cert-file, --tls-key-file and --tls-ca-cert-file together")
+    cert, key, ca = files
+    try:
+        server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)
+        server.load_cert_chain(cert, key)
+        server.verify_mode = {"yes": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL,
+                              "no": ssl.CERT_NONE}[args.tls_auth_clients]
+        client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+        client.check_hostname = False
+        client.load_cert_chain(cert, key)  # servers ask their peers for a certificate too
+    except (OSError, ssl.SSLError) as exc:
+        parser.error(f"cannot load the TLS files: {exc}")
+    return TLS(server, client)
 
 
 OPEN_CHANNEL = "no --cluster-secret: the cluster channel is open to every process on this machine (loopback only)"

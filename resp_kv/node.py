@@ -21,7 +21,7 @@ from .admin import AdminCommands
 from .commands import (
     ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, REPLICATION_COMMANDS, wrong_arity,
 )
-from .daemon import OPEN_CHANNEL, Limits
+from .daemon import OPEN_CHANNEL, TLS, Limits
 from .keeper import Keeper
 from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
@@ -38,7 +38,7 @@ class Settings:
     def __init__(self, viewd: str, bind: str = "127.0.0.1", port: int = 6379, advertise: str | None = None,
                  ping_interval: float = 0.1, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
                  limits: Limits = Limits(), max_sessions_memory: int = 64 * 1024**2,
-                 cluster_secret: bytes | None = None, requirepass: bytes | None = None):
+                 cluster_secret: bytes | None = None, requirepass: bytes | None = None, tls: TLS | None = None):
         self.viewd = viewd
         self.bind = bind
         self.port = port
@@ -50,6 +50,7 @@ class Settings:
         self.limits = limits
         self.cluster_secret = cluster_secret
         self.requirepass = requirepass
+        self.tls = tls
 
     @property
     def proof(self) -> tuple[bytes, str] | None:
@@ -86,18 +87,21 @@ class Node:
         self.replica = rp.Replica(self.me, link_timeout=settings.link_timeout)
         self.keeper = Keeper(settings.session_ttl, settings.max_sessions, settings.max_sessions_memory)
         self.log = NodeLog(log, {"replica": self.replica})
-        self.viewd = Caller(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval), proof=settings.proof)
+        client_tls = settings.tls.client if settings.tls else None
+        self.viewd = Caller(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval), proof=settings.proof,
+                            tls=client_tls)
         r = self.replica
         self.links = Links(settings.link_timeout, on_up=partial(self._on_link, r.link_up),
                            on_reply=partial(self._on_link, r.link_reply), on_lost=partial(self._on_link, r.link_lost),
-                           proof=settings.proof)
+                           proof=settings.proof, tls=client_tls)
         self.ping_task: asyncio.Task | None = None
         self.stats = dict.fromkeys(("data_commands", "fenced_requests", "view_changes"), 0)
 
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
-        await self.server.listen(self.settings.bind, self.settings.port)
+        await self.server.listen(self.settings.bind, self.settings.port,
+                                 self.settings.tls.server if self.settings.tls else None)
         self.log.info("listening on %s:%d, advertised as %s, viewd at %s", self.settings.bind,
                       self.settings.port, self.me, self.settings.viewd)
         if self.settings.cluster_secret is None:

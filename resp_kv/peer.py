@@ -81,19 +81,21 @@ class Peer(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(address: str, timeout: float, on_reply=None, on_lost=None) -> Peer:
-    """Open a connection to ``HOST:PORT``; raises OSError/TimeoutError/UsageError on failure."""
+async def connect(address: str, timeout: float, on_reply=None, on_lost=None, tls=None) -> Peer:
+    """Open a connection to ``HOST:PORT`` (over TLS with the ``tls`` client context); raises
+    OSError/TimeoutError/UsageError on failure."""
     host, port = parse_address(address)
     _, peer = await asyncio.wait_for(
-        asyncio.get_running_loop().create_connection(lambda: Peer(on_reply, on_lost), host, port), timeout)
+        asyncio.get_running_loop().create_connection(lambda: Peer(on_reply, on_lost), host, port, ssl=tls),
+        timeout)
     return peer
 
 
 async def open_proven(address: str, timeout: float, proof: tuple[bytes, str] | None,
-                      on_reply=None, on_lost=None) -> Peer:
+                      on_reply=None, on_lost=None, tls=None) -> Peer:
     """``connect``, then prove the cluster secret as the server ``me`` if ``proof`` is
     (secret, me); the connection is closed again if the proof fails."""
-    peer = await connect(address, timeout, on_reply, on_lost)
+    peer = await connect(address, timeout, on_reply, on_lost, tls)
     if proof is not None:
         try:
             await prove(peer, proof[0], proof[1], timeout)
@@ -108,18 +110,19 @@ class Caller:
     """Request/reply to one server over a connection opened on demand and reopened after a
     failure (pbd's connection to viewd), proving the cluster secret on each new one."""
 
-    def __init__(self, address: str, timeout: float, proof: tuple[bytes, str] | None = None):
+    def __init__(self, address: str, timeout: float, proof: tuple[bytes, str] | None = None, tls=None):
         parse_address(address, "--viewd address")  # fail early on a malformed one
         self.address = address
         self.timeout = timeout
         self.proof = proof
+        self.tls = tls
         self.peer: Peer | None = None
 
     async def call(self, *args):
         """The reply; a refusal raises ConnectionError, as does any failure to get one."""
         try:
             if self.peer is None or self.peer.closed:
-                self.peer = await open_proven(self.address, self.timeout, self.proof)
+                self.peer = await open_proven(self.address, self.timeout, self.proof, tls=self.tls)
             reply = await self.peer.call(*args, timeout=self.timeout)
         except BaseException:
             self.close()
@@ -139,9 +142,10 @@ class Links:
     the cluster secret first: each one's coming up, replies and loss are reported with its number."""
 
     def __init__(self, timeout: float, on_up: Callable, on_reply: Callable, on_lost: Callable,
-                 proof: tuple[bytes, str] | None = None):
+                 proof: tuple[bytes, str] | None = None, tls=None):
         self.timeout = timeout
         self.proof = proof
+        self.tls = tls
         self.on_up, self.on_reply, self.on_lost = on_up, on_reply, on_lost
         self.open: dict[int, Peer | asyncio.Task] = {}  # link -> its connection (or the attempt)
 
@@ -151,7 +155,8 @@ class Links:
     async def _connect(self, link: int, address: str) -> None:
         try:
             peer = await open_proven(address, self.timeout, self.proof,
-                                     on_reply=lambda reply: self.on_reply(link, reply), on_lost=lambda: self._lost(link))
+                                     on_reply=lambda reply: self.on_reply(link, reply), on_lost=lambda: self._lost(link),
+                                     tls=self.tls)
         except (OSError, asyncio.TimeoutError, ValueError):
             self._lost(link)
         else:

@@ -15,6 +15,7 @@ import hmac
 import itertools
 import logging
 import socket
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -199,10 +200,11 @@ class RespServer:
         self.listener: asyncio.base_events.Server | None = None
         self.started = time.monotonic()
 
-    async def listen(self, host: str, port: int) -> None:
+    async def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        """Listen on ``host:port`` (TLS only, with ``tls``)."""
         loop = asyncio.get_running_loop()
         self.listener = await loop.create_server(
-            lambda: RespConnection(self), host, port, reuse_address=True, backlog=1024)
+            lambda: RespConnection(self), host, port, reuse_address=True, backlog=1024, ssl=tls)
 
     def close_listener(self) -> None:
         if self.listener is not None:

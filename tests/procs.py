@@ -98,6 +98,9 @@ class Proc:
         kwargs.setdefault("socket_timeout", 5)
         if "password" in self.extra:
             kwargs.setdefault("password", self.extra["password"])
+        if "tls" in self.extra:
+            for key, value in self.extra["tls"].client_kwargs().items():
+                kwargs.setdefault(key, value)
         return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
 
 
@@ -143,16 +146,19 @@ class Cluster:
     """
 
     def __init__(self, servers: int = 1, ping_interval: float = 0.1, pbd_args=(), cwd: Path | str | None = None,
-                 secret: str | None = "", password: str | None = None, viewd_args=(), **server_kwargs):
+                 secret: str | None = "", password: str | None = None, viewd_args=(), tls=None,
+                 **server_kwargs):
         self.ping_interval = ping_interval
         # Every process proves a cluster secret (a fresh one unless given; None: the open channel).
         self.secret = secrets.token_hex(16) if secret == "" else secret
         self.password = password  # --requirepass of every process
         security = ["--cluster-secret", self.secret] if self.secret else []
         security += ["--requirepass", password] if password else []
+        self.tls = tls  # tlsfiles.TLSFiles: every process serves and connects over TLS
+        security += tls.server_args() if tls else []
         self.pbd_args = [*security, *pbd_args]
         self.cwd = cwd
-        self.viewd = self._with_password(viewd_proc(None, "--ping-interval", str(ping_interval), *security,
+        self.viewd = self._for_clients(viewd_proc(None, "--ping-interval", str(ping_interval), *security,
                                                     *viewd_args, cwd=cwd)).start()
         self.servers: list[Proc] = []
         self.proxies: dict[int, object] = {}  # server port -> FaultProxy at its advertised address
@@ -174,15 +180,18 @@ class Cluster:
             if port not in self.viewd_proxies:
                 self.viewd_proxies[port] = FaultProxy(0, "127.0.0.1", self.viewd.port, seed=port + 1).start()
             viewd_addr = self.viewd_proxies[port].addr
-        proc = self._with_password(pbd_proc(viewd_addr, port, *extra, cwd=self.cwd))
+        proc = self._for_clients(pbd_proc(viewd_addr, port, *extra, cwd=self.cwd))
         if port in self.proxies:
             proc.extra["advertise"] = self.proxies[port].addr
         self.servers.append(proc.start())
         return proc
 
-    def _with_password(self, proc: Proc) -> Proc:
+    def _for_clients(self, proc: Proc) -> Proc:
+        """The process, with what its clients need to know (the password, the TLS files)."""
         if self.password:
             proc.extra["password"] = self.password
+        if self.tls:
+            proc.extra["tls"] = self.tls
         return proc
 
     def restart(self, proc: Proc) -> Proc:

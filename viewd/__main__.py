@@ -7,7 +7,8 @@ import argparse
 import logging
 
 from resp_kv.daemon import (
-    Parser, add_limit_flags, add_security_flags, cluster_secret, limits_from, port_number, positive_float, positive_int, run, setup_logging,
+    Parser, add_limit_flags, add_security_flags, cluster_secret, limits_from, port_number, positive_float,
+    positive_int, run, setup_logging, tls_from,
 )
 
 from .server import ViewServer
@@ -49,12 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     setup_logging(args.log_level, "viewd")
     log = logging.getLogger("viewd")
-    limits, secret = limits_from(args, log), cluster_secret(parser, args)
+    limits, secret, tls = limits_from(args, log), cluster_secret(parser, args), tls_from(parser, args)
 
     async def start():
         server = ViewServer(args.name, args.ping_interval, args.dead_pings, limits, secret,
                             args.requirepass.encode() if args.requirepass else None)
-        await server.start(args.bind, args.port)
+        await server.start(args.bind, args.port, tls.server if tls else None)
         return server.stop
 
     run("viewd", start, f"{args.bind}:{args.port}")

@@ -78,8 +78,8 @@ class ViewServer:
 
     # ------------------------------------------------------------------ life cycle
 
-    async def start(self, host: str, port: int) -> None:
-        await self.server.listen(host, port)
+    async def start(self, host: str, port: int, tls=None) -> None:
+        await self.server.listen(host, port, tls)
         self.port = port
         self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
         log.info("listening on %s:%d; service %s; ping interval %gs, dead after %d pings",
