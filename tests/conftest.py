@@ -47,6 +47,14 @@ def make_pbd(procs, viewd):
     return make
 
 
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory):
+    """A CA and a certificate for 127.0.0.1 (tlsfiles.TLSFiles), made once per test run."""
+    from tlsfiles import make_tls_files
+
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
 @pytest.fixture
 def cluster():
     """``cluster(servers, **kwargs)`` starts a :class:`procs.Cluster`; all are stopped at the end."""

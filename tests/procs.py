@@ -174,17 +174,23 @@ class Cluster:
         viewd_addr = self.viewd.addr
         if proxied or port in self.proxies:
             if port not in self.proxies:
-                self.proxies[port] = FaultProxy(0, "127.0.0.1", port, seed=port).start()
+                self.proxies[port] = FaultProxy(0, "127.0.0.1", port, seed=port, resp=not self.tls).start()
             extra += ["--advertise", self.proxies[port].addr]
         if viewd_proxy or port in self.viewd_proxies:
             if port not in self.viewd_proxies:
-                self.viewd_proxies[port] = FaultProxy(0, "127.0.0.1", self.viewd.port, seed=port + 1).start()
+                self.viewd_proxies[port] = FaultProxy(0, "127.0.0.1", self.viewd.port, seed=port + 1,
+                                                      resp=not self.tls).start()  # TLS cannot be framed
             viewd_addr = self.viewd_proxies[port].addr
         proc = self._for_clients(pbd_proc(viewd_addr, port, *extra, cwd=self.cwd))
         if port in self.proxies:
             proc.extra["advertise"] = self.proxies[port].addr
         self.servers.append(proc.start())
         return proc
+
+    def client_options(self) -> dict:
+        """What a client of this cluster passes redis-py or the smart client (password, TLS)."""
+        options = {"password": self.password} if self.password else {}
+        return {**options, **(self.tls.client_kwargs() if self.tls else {})}
 
     def _for_clients(self, proc: Proc) -> Proc:
         """The process, with what its clients need to know (the password, the TLS files)."""

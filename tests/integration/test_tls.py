@@ -16,12 +16,6 @@ from redis.sentinel import Sentinel
 
 import resp_kv
 from procs import ROOT, wait_settled
-from tlsfiles import make_tls_files
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
 def test_tls_only_on_the_port_and_clients_must_present_a_certificate(cluster, tls):
