@@ -42,11 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     from .node import Node, Settings
 
     setup_logging(args.log_level, f"pbd[{args.advertise or f'{args.bind}:{args.port}'}]")
-    log = logging.getLogger("pbd")
-    settings = Settings(args.viewd, args.bind, args.port, args.advertise, args.ping_interval,
-                        args.session_ttl, args.max_sessions, limits_from(args, log),
-                        args.max_sessions_memory, cluster_secret(parser, args),
-                        args.requirepass.encode() if args.requirepass else None, tls_from(parser, args))
+    settings = Settings(
+        args.viewd, args.bind, args.port, args.advertise or "", args.ping_interval, args.session_ttl,
+        args.max_sessions, args.max_sessions_memory, limits=limits_from(args, logging.getLogger("pbd")),
+        cluster_secret=cluster_secret(parser, args), tls=tls_from(parser, args),
+        requirepass=args.requirepass.encode() if args.requirepass else None)
 
     async def start():
         node = Node(settings)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass, field
 from functools import partial
 
 from . import pbwire
@@ -32,25 +33,25 @@ from .view import View
 log = logging.getLogger("pbd")
 
 
+@dataclass
 class Settings:
     """pbd's settings, as given on the command line (or the environment)."""
 
-    def __init__(self, viewd: str, bind: str = "127.0.0.1", port: int = 6379, advertise: str | None = None,
-                 ping_interval: float = 0.1, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
-                 limits: Limits = Limits(), max_sessions_memory: int = 64 * 1024**2,
-                 cluster_secret: bytes | None = None, requirepass: bytes | None = None, tls: TLS | None = None):
-        self.viewd = viewd
-        self.bind = bind
-        self.port = port
-        self.advertise = advertise or f"{bind}:{port}"
-        self.ping_interval = ping_interval
-        self.session_ttl = session_ttl
-        self.max_sessions = max_sessions
-        self.max_sessions_memory = max_sessions_memory
-        self.limits = limits
-        self.cluster_secret = cluster_secret
-        self.requirepass = requirepass
-        self.tls = tls
+    viewd: str
+    bind: str = "127.0.0.1"
+    port: int = 6379
+    advertise: str = ""  # default: bind:port
+    ping_interval: float = 0.1
+    session_ttl: float = 3600.0
+    max_sessions: int = 1_000_000
+    max_sessions_memory: int = 64 * 1024**2
+    limits: Limits = field(default_factory=Limits)
+    cluster_secret: bytes | None = None
+    requirepass: bytes | None = None
+    tls: TLS | None = None
+
+    def __post_init__(self) -> None:
+        self.advertise = self.advertise or f"{self.bind}:{self.port}"
 
     @property
     def proof(self) -> tuple[bytes, str] | None:
