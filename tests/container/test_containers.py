@@ -300,7 +300,14 @@ def test_image(engine: Engine, image: str, resources: Resources):
     wait_serving(engine, vd, viewd_port)
     wait_serving(engine, pb, pbd_port)
     assert engine.healthy(vd) and engine.healthy(pb)
-    inner = resources.container("defaults", image, "viewd", run_args=("--network", "none"))
+    # With the image's defaults (listening on 0.0.0.0), a secret is required (protected mode) ...
+    bare = resources.container("bare", image, "viewd", run_args=("--network", "none"))
+    wait_for(lambda: not engine.running(bare), 30, interval=0.2, what="viewd without a secret to refuse to start")
+    assert engine.exit_code(bare) == 2
+    assert "needs --cluster-secret" in engine.logs(bare).strip().splitlines()[-1]
+    # ... and with one, it serves on its default port.
+    inner = resources.container("defaults", image, "viewd",
+                                run_args=("--network", "none", "-e", f"RESP_KV_CLUSTER_SECRET={CLUSTER_SECRET}"))
     wait_for(lambda: engine.healthy(inner), 30, interval=0.2, what="viewd on 26379 in its own network healthy")
 
 
