@@ -2,7 +2,7 @@
 
     ./dev bench                 # everything below
     ./dev bench --quick         # fewer requests (a smoke run)
-    ./dev bench --only tools    # only the redis-benchmark table (also: waitgen, failover, transfer)
+    ./dev bench --only tools    # only the redis-benchmark table (also: security, waitgen, failover, transfer)
     ./dev bench --only tools --baseline 3077e23   # ... and resp-kv at 3077e23 beside the working tree
 
 What it measures, all on this machine, in this run:
@@ -13,6 +13,15 @@ What it measures, all on this machine, in this run:
   summed, viewd excluded), steadier than throughput on a busy machine (not exact: at -P 1 it
   still moves by 10-20% between runs). Both as ratios to redis-server. With --baseline REV, resp-kv built from git revision REV runs in the same run,
   interleaved with the working tree's, and the table adds before/after ratios.
+* security: the same redis-benchmark runs (-n 100000) against redis-server, a lone pbd and a
+  primary + backup, each three ways at once: plain; with a client password (--requirepass P,
+  redis-benchmark -a P: one AUTH per connection, then the same requests); and over TLS
+  (--tls-cert-file/--tls-key-file/--tls-ca-cert-file, clients present a certificate too,
+  redis-benchmark --tls --cacert --cert --key; certificates made with openssl for this run).
+  rps and CPU µs per request, and each as a ratio to the same server's plain figure: what the
+  password and TLS cost redis-server and resp-kv. Then the server CPU of one new connection
+  (redis-benchmark -k 0), since each run opens 51 and a TLS handshake costs ~4 ms of it, and the
+  ratios again net of those connections.
 * waitgen: our own load generator (several processes, 50 connections) doing SET + WAIT 1 0 per
   write against a redis-server master with a replica, and plain SET against replicated resp-kv.
 * failover: SIGKILL the primary, time until the smart client's first successful write (x10).
@@ -27,6 +36,7 @@ import argparse
 import multiprocessing
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -49,14 +59,18 @@ def redis_server(*extra: str) -> Proc:
                 "redis-server").start()
 
 
-def benchmark(port: int, pipeline: int, requests: int, tests: str = "set,get") -> dict[str, float]:
+def benchmark(port: int, pipeline: int, requests: int, tests: str = "set,get",
+              client_args: tuple[str, ...] | list[str] = ()) -> dict[str, float]:
+    """``client_args``: redis-benchmark's flags for a password (-a P) or TLS (--tls --cacert ...)."""
     done = subprocess.run(["redis-benchmark", "-p", str(port), "-t", tests, "-c", "50", "-n", str(requests),
-                           "-P", str(pipeline), "--csv"], capture_output=True, text=True, timeout=600)
+                           "-P", str(pipeline), "--csv", *client_args], capture_output=True, text=True, timeout=600)
     return {name: float(rps) for name, rps in re.findall(r'^"([^"]+)","([\d.]+)"', done.stdout, re.M)}
 
 
-def replicated(servers: int, cwd: Path | None = None) -> Cluster:
-    cluster = Cluster(servers=servers, cwd=cwd, secret=None if cwd else "")  # an old revision has no secret
+def replicated(servers: int, cwd: Path | None = None, **security) -> Cluster:
+    """``security``: Cluster's password= and tls= (tlsfiles.TLSFiles)."""
+    # an old revision (cwd) has no cluster secret
+    cluster = Cluster(servers=servers, cwd=cwd, secret=None if cwd else "", **security)
     cluster.primary()
     wait_for(lambda: settled(cluster), 30, what="a settled view")
     return cluster
@@ -78,10 +92,11 @@ def cpu_seconds(procs: list[Proc]) -> float:
     return total / CLOCK_TICKS
 
 
-def measure(port: int, procs: list[Proc], pipeline: int, test: str, requests: int) -> tuple[float, float]:
+def measure(port: int, procs: list[Proc], pipeline: int, test: str, requests: int,
+            client_args: tuple[str, ...] | list[str] = ()) -> tuple[float, float]:
     """One redis-benchmark run of ``test``: (requests per second, µs of the servers' CPU per request)."""
     before = cpu_seconds(procs)
-    result = benchmark(port, pipeline, requests, test.lower())
+    result = benchmark(port, pipeline, requests, test.lower(), client_args)
     if test not in result:
         raise RuntimeError(f"redis-benchmark -t {test.lower()} -P {pipeline} against port {port} reported no {test}")
     return result[test], (cpu_seconds(procs) - before) / requests * 1e6
@@ -102,6 +117,10 @@ class Target:
 
     def stop(self) -> None:
         self.server.stop() if isinstance(self.server, Cluster) else self.server.kill()
+
+    def client(self):
+        """redis-py, with the password or TLS files the server wants."""
+        return (self.server.primary() if isinstance(self.server, Cluster) else self.server).client()
 
 
 def checkout(rev: str) -> tuple[Path, str]:
@@ -213,6 +232,146 @@ def tools_table(requests: int, baseline: str | None = None) -> list[tuple]:
                 cells.append(f"{b_rps:>11,.0f}{a_rps:>8,.0f}{a_rps / b_rps:>7.2f}"
                              f"{b_cpu:>12.2f}{a_cpu:>7.2f}{a_cpu / b_cpu if b_cpu else float('nan'):>7.2f} ")
             print(f"{name:<12}|" + "|".join(cells) + "|")
+    return rows
+
+
+# ------------------------------------------------------------------ the cost of a password and of TLS
+
+SECURITY_SETUPS = ("plain", "password", "TLS")
+SERVER_KINDS = (("redis", "redis-server"), ("single", "resp-kv single"), ("pair", "resp-kv replicated"))
+
+
+def redis_server_tls(tls) -> Proc:
+    """redis-server serving TLS only (tls-auth-clients yes: clients present a certificate)."""
+    port = free_port()
+    proc = Proc(["redis-server", "--port", "0", "--tls-port", str(port), *tls.server_args(),
+                 "--tls-auth-clients", "yes", "--save", "", "--appendonly", "no", "--dir", "/tmp"],
+                port, "redis-server").start()  # Proc._listening: a plain TCP connect, enough here
+    proc.extra["tls"] = tls  # for Proc.client()
+    return proc
+
+
+def geomean(values: list[float]) -> float:
+    return statistics.geometric_mean(values) if all(v > 0 for v in values) else float("nan")
+
+
+def security_table(requests: int, connects: int) -> list[tuple]:
+    """redis-benchmark against redis-server, a lone pbd and a primary + backup, each plain, with a
+    client password and over TLS: all nine up at once, run by run interleaved (test, then setup,
+    then server), so a busy machine slows them alike. Then what one new connection costs each
+    (redis-benchmark -k 0: connect, one GET, close; ``connects`` of them over TLS, 5 times as many
+    without, for the clock ticks), since every run above opens 51 and a TLS handshake is dear: the
+    cost per request is also shown net of them."""
+    from tlsfiles import make_tls_files
+
+    folder = Path(tempfile.mkdtemp(prefix="resp-kv-bench-tls-"))
+    password = "bench-" + secrets.token_hex(8)
+    targets: dict[tuple[str, str], Target] = {}  # (setup, kind) -> Target
+    results: dict[tuple[str, str, str], tuple[float, float]] = {}  # (test, setup, kind) -> (rps, µs CPU/request)
+    per_connection: dict[tuple[str, str], float] = {}  # (setup, kind) -> µs of server CPU per new connection
+    connections = {setup: connects if setup == "TLS" else 5 * connects for setup in SECURITY_SETUPS}
+    try:
+        tls = make_tls_files(folder)
+        client_args = {"plain": [], "password": ["-a", password], "TLS": tls.cli_args()}
+        targets[("plain", "redis")] = Target("redis plain", redis_server())
+        targets[("password", "redis")] = Target("redis password", redis_server("--requirepass", password))
+        targets[("password", "redis")].server.extra["password"] = password  # for Proc.client()
+        targets[("TLS", "redis")] = Target("redis TLS", redis_server_tls(tls))
+        security = {"plain": {}, "password": {"password": password}, "TLS": {"tls": tls}}
+        for servers, kind in ((1, "single"), (2, "pair")):
+            for setup in SECURITY_SETUPS:
+                targets[(setup, kind)] = Target(f"{kind} {setup}", replicated(servers, **security[setup]))
+        key = "key:__rand_int__"  # what redis-benchmark's SET writes (no -r), a 3-byte value
+        for pipeline in (1, 16):
+            for test in ("SET", "GET"):
+                for setup in SECURITY_SETUPS:
+                    for kind, _ in SERVER_KINDS:
+                        target = targets[(setup, kind)]
+                        if test == "SET":
+                            target.client().delete(key)
+                        results[(f"{test} -P {pipeline}", setup, kind)] = measure(
+                            target.port(), target.procs(), pipeline, test, requests, client_args[setup])
+                        if test == "SET" and len(target.client().get(key) or b"") != 3:
+                            # redis-benchmark counts error replies as requests: prove the SETs landed
+                            raise RuntimeError(f"redis-benchmark's SET did not write {key} on {target.name}")
+        for setup in SECURITY_SETUPS:
+            count = connections[setup]
+            for kind, _ in SERVER_KINDS:
+                target = targets[(setup, kind)]
+                _, cpu = measure(target.port(), target.procs(), 1, "GET", count, [*client_args[setup], "-k", "0"])
+                per_connection[(setup, kind)] = cpu * count / (count + 1)  # and the CONFIG GET one
+    finally:
+        for target in targets.values():
+            target.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    opened = 51  # per redis-benchmark run: its 50 clients and the one that asks for CONFIG GET first
+    tick = 1e6 / CLOCK_TICKS / requests
+    print(f"\nthe cost of a client password and of TLS: redis-benchmark -c 50 -n {requests}, one run per test, "
+          f"setup and server, all in this run;\nrps = requests per second; cpu = server CPU time per request in µs "
+          f"(utime+stime from /proc/<pid>/stat, 1 clock tick = {tick:.2f} µs/request here); "
+          f"x = ratio to the same server's plain figure")
+    print("plain = no password, no TLS; password = --requirepass (resp-kv: password=), redis-benchmark -a "
+          "(one AUTH per connection, then the same requests);\nTLS = TLS-only port, clients present a certificate "
+          "(tls-auth-clients yes; resp-kv: tls=, its links to viewd and into the backup over TLS too; RSA-2048 "
+          "certificates from openssl), redis-benchmark --tls --cacert --cert --key")
+    print("single = the one pbd process; replicated = primary + backup pbd processes summed (viewd excluded); "
+          "every resp-kv process also holds a cluster secret (the default);\nredis-benchmark shares the machine's "
+          f"{os.cpu_count()} cores, and does its own TLS work: rps over TLS is partly the client's cost")
+    group = f"{'rps':>9}{'x':>6}{'cpu':>7}{'x':>6} "
+    width = 20
+    print(f"\n{'':<{width}}|" + "|".join(f"{label:^{len(group)}}" for _, label in SERVER_KINDS) + "|")
+    print(f"{'test':<{width}}|" + "|".join(group for _ in SERVER_KINDS) + "|")
+    rows = []
+    tests = [f"{t} -P {p}" for p in (1, 16) for t in ("SET", "GET")]
+    for name in tests:
+        for setup in SECURITY_SETUPS:
+            cells, row = [], [name, setup]
+            for kind, _ in SERVER_KINDS:
+                rps, cpu = results[(name, setup, kind)]
+                plain_rps, plain_cpu = results[(name, "plain", kind)]
+                cells.append(f"{rps:>9,.0f}{rps / plain_rps:>6.2f}{cpu:>7.2f}"
+                             f"{cpu / plain_cpu if plain_cpu else float('nan'):>6.2f} ")
+                row += [rps, cpu]
+            print(f"{name + '  ' + setup if setup == 'plain' else '  ' + setup:<{width}}|" + "|".join(cells) + "|")
+            rows.append(tuple(row))
+
+    print(f"\na new connection: server CPU in µs per connection (redis-benchmark -c 50 -k 0: connect, one GET, "
+          f"close; -n {connections['plain']} plain and password, -n {connections['TLS']} TLS, one more connection "
+          f"for its CONFIG GET);\nx = ratio to a plain connection; µs/req = what the {opened} connections of each run "
+          f"above add to its cpu per request at -n {requests}")
+    group = f"{'µs/conn':>9}{'x':>7}{'µs/req':>8} "
+    print(f"{'':<{width}}|" + "|".join(f"{label:^{len(group)}}" for _, label in SERVER_KINDS) + "|")
+    for setup in SECURITY_SETUPS:
+        cells = []
+        for kind, _ in SERVER_KINDS:
+            conn, plain = per_connection[(setup, kind)], per_connection[("plain", kind)]
+            ratio = conn / plain if plain else float("nan")
+            cells.append(f"{conn:>9,.0f}{ratio:>7.1f}{conn * opened / requests:>8.2f} ")
+        print(f"{setup:<{width}}|" + "|".join(cells) + "|")
+
+    def net(name: str, setup: str, kind: str) -> float:
+        """cpu per request without the run's connection setup (never below 0)"""
+        return max(0.0, results[(name, setup, kind)][1] - per_connection[(setup, kind)] * opened / requests)
+
+    print("\nwhat each costs, as times the same server's plain figure (geometric mean of SET and GET); "
+          "net = cpu per request less the connections' share above")
+    group = f"{'-P 1':>9}{'-P 16':>9} "
+    print(f"{'':<{width}}|" + "|".join(f"{label:^{len(group)}}" for _, label in SERVER_KINDS) + "|")
+    figures = {"rps": lambda name, setup, kind: results[(name, setup, kind)][0],
+               "cpu": lambda name, setup, kind: results[(name, setup, kind)][1],
+               "cpu net": net}
+    for setup in SECURITY_SETUPS[1:]:
+        for what in ("cpu", "cpu net", "rps"):
+            cells = []
+            for kind, _ in SERVER_KINDS:
+                ratios = []
+                for pipeline in (1, 16):
+                    pairs = [(figures[what](f"{t} -P {pipeline}", setup, kind),
+                              figures[what](f"{t} -P {pipeline}", "plain", kind)) for t in ("SET", "GET")]
+                    ratios.append(geomean([v / plain if plain else float("nan") for v, plain in pairs]))
+                cells.append("".join(f"{r:>8.2f}x" for r in ratios) + " ")
+            print(f"{setup + ' ' + what:<{width}}|" + "|".join(cells) + "|")
     return rows
 
 
@@ -348,15 +507,17 @@ def transfer(keys: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer requests, shorter runs")
-    parser.add_argument("--only", choices=["tools", "waitgen", "failover", "transfer"], action="append")
+    parser.add_argument("--only", choices=["tools", "security", "waitgen", "failover", "transfer"], action="append")
     parser.add_argument("--baseline", metavar="REV",
                         help="also run resp-kv built from this git revision in the tools table, interleaved with "
                              "the working tree's, and print before/after ratios")
     args = parser.parse_args()
-    only = set(args.only or ["tools", "waitgen", "failover", "transfer"])
+    only = set(args.only or ["tools", "security", "waitgen", "failover", "transfer"])
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     if "tools" in only:
         tools_table(20000 if args.quick else 200000, args.baseline)
+    if "security" in only:
+        security_table(20000 if args.quick else 100000, 100 if args.quick else 200)
     if "waitgen" in only:
         waitgen_table(3 if args.quick else 10)
     if "failover" in only:
