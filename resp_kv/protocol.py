@@ -4,23 +4,41 @@ Theory of operation
 -------------------
 A request is either a multibulk frame (``*<n>\\r\\n`` then ``n`` bulk strings) or an inline
 command (one line of space-separated words, as typed in telnet). Redis decides by the first
-byte of each request, and so do we.
+byte of each request, and so do we. The reference is Redis 7.0's ``processMultibulkBuffer``
+and ``processInlineBuffer`` (src/networking.c): the same bytes give the same requests, and the
+same malformed bytes the same ``-ERR Protocol error: ...`` at the same point.
 
-Decoding uses ``hiredis.Reader`` on the hot path, fed only chunks that start on a request
-boundary with ``*``. hiredis cannot tell where in the stream it stopped, so after a chunk we
-check that the requests it returned account for every byte of it (see ``feed``). When they do
-not (the chunk ends mid-request, or holds something hiredis should not have accepted), the rest
-goes to the slow path: a buffer of our own, where :func:`frame_end` checks a frame's headers
-against Redis's limits before hiredis parses it, and inline lines are split by
-:func:`split_inline`. When the slow buffer empties, the fast path resumes.
+Two paths share the work:
 
-A request cut at the end of a chunk has had its headers read by hiredis before the slow path
-refuses a huge one: hiredis then reserves (calloc) but never touches room for the elements, so
-the memory used stays bounded by the bytes received, and a count too big to reserve at all is
-refused the same way.
+* The **fast path** hands a chunk that starts on a request boundary with ``*`` to
+  ``hiredis.Reader`` whole, then proves the result: the chunk must be byte for byte the
+  canonical encoding of the frames hiredis returned (``*<n>\\r\\n`` and
+  ``$<len>\\r\\n<arg>\\r\\n`` only). hiredis parses replies, not requests: it accepts
+  ``+``, ``=``, ``(`` or ``:`` elements, ``~`` and ``|`` frames, ``$-1``, which Redis refuses or
+  reads as inline commands. A chunk of one frame is compared with its encoding; a pipeline is
+  proved by sizes (see ``_exact``); anything else by building the encoding (``_prove``). Only a
+  proved chunk sets ``exact``, which lets pbd forward the client's bytes as they came. What is
+  not proved (the chunk ends mid-frame, or holds anything non-canonical) goes, from the end of
+  the proved prefix, to the slow path.
+* The **slow path** is a transcription of Redis's two functions over a buffer of our own. It
+  grows a multibulk request one element at a time, as the bytes arrive, as Redis grows its
+  argv: a header's count or length costs nothing until its bytes are there.
 
-Errors are raised as :class:`ProtocolError` with Redis's wording; the caller answers
-``-ERR Protocol error: ...`` and closes the connection. This module does no I/O.
+hiredis, though, reserves room for an aggregate's elements the moment it reads the header: a
+list of ``n`` pointers, calloc'ed, that freeing (and the garbage collector) walks again;
+``*2147483648\\r\\n`` alone stalled the process for 8.7 s. So a chunk in which an aggregate
+header (``*``, ``~``, ``>`` or ``|``) could have five digits or more never reaches hiredis (see
+``_after``: the scan costs a ``find`` per ``*``, not a look at every byte, and a chunk of
+values has few); it takes the slow path, where Redis's limits apply: a multibulk count up to
+INT_MAX, a bulk length up to proto-max-bulk-len, 64 KB for a header or an inline line still
+without its end. (Before AUTH, Redis 7.0 allows a count of 10 and a length of 16384, else
+"unauthenticated multibulk length" / "unauthenticated bulk length"; every client counts as
+authenticated here.) hiredis reserves nothing for a bulk string's header: it waits for the
+whole string.
+
+Errors are raised as :class:`ProtocolError`, carrying Redis's exact reply (``.reply``) and the
+requests that came before the error (``.requests``); the caller runs those, answers the error
+and closes the connection. The parser ignores whatever arrives after. This module does no I/O.
 """
 
 from __future__ import annotations
@@ -30,92 +48,113 @@ from itertools import chain
 
 import hiredis
 
-MAX_MULTIBULK_COUNT = 1024 * 1024  # Redis: more elements is "invalid multibulk length"
-MAX_BULK_LENGTH = 512 * 1024 * 1024  # Redis's proto-max-bulk-len
-MAX_INLINE_SIZE = 64 * 1024  # Redis's PROTO_INLINE_MAX_SIZE
+MAX_MULTIBULK_COUNT = 2**31 - 1  # Redis 7.0: INT_MAX, once authenticated (10 before AUTH)
+MAX_BULK_LENGTH = 512 * 1024 * 1024  # the default of Redis's proto-max-bulk-len
+MAX_INLINE_SIZE = 64 * 1024  # Redis's PROTO_INLINE_MAX_SIZE: a header or inline line without its end
+_LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
 
+# hiredis reserves room for an aggregate's elements when it reads the header. An array ("*"),
+# set ("~"), push (">") or attribute ("|") header of five digits or more must never reach it:
+# reserving and freeing 9999 elements takes 10 us, 99999 70 us, 9999999 19 ms, 268435456 0.5 s
+# (more when the garbage collector walks them meanwhile). Such a chunk takes the slow path;
+# legitimate requests of 10000 arguments and more are rare, and are served there.
+#
+# What the cheap proof of a chunk (RequestParser._exact) cannot see: a verbatim string ("=",
+# longer than its canonical form), a set or an attribute frame ("~", "|": hiredis returns lists
+# for them). Each needs a digit after its type byte; a chunk with one is proved the long way.
+_LIST, _BYTES = {list}, {bytes}
+
+# A count or length -> the size of its header ("*3\r\n", "$3\r\n"): below 65536 in
+# _HEADERS, below 256 in _SHORT_HEADERS (a bytes.translate table).
+_HEADERS = bytes(3 + len(str(i)) for i in range(65536))
+_SHORT_HEADERS = _HEADERS[:256]
+
+_SCANS = {(marker, digits): re.compile(re.escape(marker) + b"[0-9]{%d}" % digits).search
+          for marker in (b"*", b"~", b">", b"|", b"=") for digits in (1, 5)}
+
+
+def _after(data: bytes, marker: bytes, digits: int) -> bool:
+    """Whether ``marker`` occurs in ``data`` followed by ``digits`` digits (1 or 5).
+
+    Conservative: for five, digits 2 and 5 bytes on count (a canonical ``*3\\r\\n$3`` does not).
+    Each ``marker`` is found with ``find`` (memchr) and looked at: the cost follows the markers,
+    not the bytes, which suits chunks of values. Where markers are dense (one every 300 bytes
+    or less, when a ``find`` and a look cost about what a regular expression spends on the
+    bytes between), a regular expression (about 1 ns a byte) scans the rest.
+    """
+    find = data.find
+    last = len(data) - 1 - digits  # a marker past this has no room for its digits and a CR
+    i = find(marker)
+    n = 0
+    while 0 <= i <= last:
+        if 47 < data[i + 1 if digits == 1 else i + 2] < 58 and 47 < data[i + digits] < 58:
+            return True
+        n += 1
+        if n > 1 and n * 300 > i:
+            return _SCANS[marker, digits](data, i + 1) is not None
+        i = find(marker, i + 1)
+    return False
+
+
+def _big_array(data: bytes) -> bool:
+    """Whether hiredis could read a ``*`` header of five digits or more in ``data`` (a short
+    chunk, a pipeline of small requests, is scanned at once)."""
+    if len(data) <= 2048:
+        return _SCANS[b"*", 5](data) is not None
+    return _after(data, b"*", 5)
 
 
 class ProtocolError(Exception):
-    """The client broke the protocol; the message follows Redis's ``Protocol error: ...``."""
+    """The client broke the protocol: Redis's ``Protocol error: ...``.
 
-    def __init__(self, detail: str):
-        super().__init__(f"Protocol error: {detail}")
+    ``reply`` is the exact error reply (bytes: Redis may echo a raw byte), ``requests`` the
+    complete requests that came before the error in the stream, to be run first.
+    """
+
+    def __init__(self, detail: bytes | str):
+        if detail.__class__ is str:
+            detail = detail.encode()
+        super().__init__("Protocol error: " + detail.decode("latin-1"))
+        self.reply = b"-ERR Protocol error: %b\r\n" % detail
+        self.requests: list[list[bytes]] = []
 
 
 # --------------------------------------------------------------------------- decoding
 
 
-def frame_end(buf: bytes | bytearray, start: int = 0) -> int | None:
-    """Return the end offset of the multibulk frame at ``buf[start]``, or None if incomplete.
-
-    Checks every header against Redis's limits as soon as the header line is complete, so a
-    huge length is refused before anything is allocated for it. ``buf[start]`` must be ``*``.
-    """
-    pos, left = scan_frame(buf, start, None)
-    return pos if left == 0 else None
-
-
-def scan_frame(buf: bytes | bytearray, pos: int, left: int | None) -> tuple[int, int | None]:
-    """Walk a multibulk frame's headers from ``pos``, skipping bulk payloads.
-
-    ``left`` is how many bulk strings are still to walk (None: the ``*`` header is at ``pos``).
-    Returns where the walk stopped and what is left there: ``left == 0`` means the frame ends
-    at ``pos``; otherwise call again from there with more data.
-    """
-    if left is None:
-        count, after = _header(buf, pos, b"*", MAX_MULTIBULK_COUNT, "multibulk")
-        if count is None:
-            return pos, None
-        pos, left = after, count
-    size = len(buf)
-    while left:
-        if pos >= size:
-            break
-        if buf[pos] != 0x24:  # '$'
-            raise ProtocolError(f"expected '$', got '{chr(buf[pos])}'")
-        length, after = _header(buf, pos, b"$", MAX_BULK_LENGTH, "bulk")
-        if length is None or after + length + 2 > size:
-            break
-        pos, left = after + length + 2, left - 1
-    return pos, left
-
-
-def _header(buf, pos: int, kind: bytes, limit: int, name: str) -> tuple[int | None, int]:
-    """Parse ``<kind><digits>\\r\\n`` at ``pos``; return (value, offset after it)."""
-    eol = buf.find(b"\r\n", pos)
-    if eol < 0:
-        if len(buf) - pos > MAX_INLINE_SIZE:
-            raise ProtocolError(f"too big {'mbulk' if name == 'multibulk' else 'bulk'} count string")
-        return None, pos
-    value = _strict_int(bytes(buf[pos + 1 : eol]))
-    if name == "multibulk" and value <= 0:
-        # "*0" and "*-1" are empty requests that Redis silently skips.
-        if value in (0, -1):
-            return 0, eol + 2
-        raise ProtocolError("invalid multibulk length")
-    if value < 0 or value > limit:
-        raise ProtocolError(f"invalid {name} length")
-    return value, eol + 2
-
-
 _INTEGER = re.compile(rb"-?[1-9][0-9]{0,18}|0")
 
 
-def _strict_int(text: bytes) -> int:
-    """Redis's string2ll: digits, an optional '-', no leading zeros; -2 when it is not one."""
-    return int(text) if _INTEGER.fullmatch(text) else -2
+def _string2ll(text) -> int | None:
+    """Redis's string2ll: an optional '-', digits without a leading zero, within a long long."""
+    if _INTEGER.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if _LLONG_MIN <= value <= _LLONG_MAX else None
 
 
+def _strchr(buf: bytearray, pos: int, char: bytes) -> int:
+    """C's ``strchr(buf + pos, char)`` on Redis's NUL-terminated query buffer: the offset of
+    the first ``char`` from ``pos``, or -1 when there is none or a NUL byte comes first."""
+    found = buf.find(char, pos)
+    if found > pos and buf.find(b"\0", pos, found) >= 0:
+        return -1
+    return found
+
+
+_SPACE = b" \t\n\v\f\r"  # C's isspace: what is skipped between words, and may follow a quote
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
 
 
 def split_inline(line: bytes) -> list[bytes]:
-    """Split an inline command into arguments, with Redis's quoting rules (sdssplitargs)."""
+    """Split an inline command into arguments, with Redis's quoting rules (sdssplitargs).
+
+    Outside quotes a word ends only at a space, tab, CR or LF (a vertical tab or form feed is
+    part of it), although all six of C's isspace are skipped between words."""
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
-        while i < n and line[i] in b" \t\r\n\v\f":
+        while i < n and line[i] in _SPACE:
             i += 1
         if i >= n:
             return args
@@ -148,7 +187,7 @@ def split_inline(line: bytes) -> list[bytes]:
                     break
                 else:
                     word.append(c)
-            elif c in b" \t\r\n\v\f":
+            elif c in b" \t\r\n":
                 break
             elif c in (0x22, 0x27):
                 quote = c
@@ -158,13 +197,9 @@ def split_inline(line: bytes) -> list[bytes]:
         args.append(bytes(word))
 
 
-class _Unexpected(Exception):
-    """hiredis returned something no request can be (a status, an integer, ...)."""
-
-
 def _closing_quote(line: bytes, i: int) -> int:
     """A closing quote at ``i`` must end the word; return where the next word may start."""
-    if i + 1 < len(line) and line[i + 1] not in b" \t\r\n\v\f":
+    if i + 1 < len(line) and line[i + 1] not in _SPACE:
         raise ProtocolError("unbalanced quotes in request")
     return i + 1
 
@@ -173,110 +208,226 @@ def _is_hex(two: bytes) -> bool:
     return len(two) == 2 and all(ch in b"0123456789abcdefABCDEF" for ch in two)
 
 
+def _copy(buf: bytearray, pos: int, length: int) -> bytes:
+    """``bytes(buf[pos:pos + length])`` with one copy instead of two (for large values)."""
+    with memoryview(buf) as view:
+        return bytes(view[pos : pos + length])
+
+
+class _FrameFormats(dict):
+    """n -> the %-format of a canonical n-argument frame, for ``fmt % (len1, arg1, ...)``."""
+
+    def __missing__(self, n: int) -> bytes:
+        fmt = b"*%d\r\n" % n + b"$%d\r\n%b\r\n" * n
+        if n <= 1024:
+            self[n] = fmt
+        return fmt
+
+
+_FRAME_FORMATS = _FrameFormats()
+
+
+def _canonical(frames: list) -> bytes:
+    """The canonical encoding of ``frames``; TypeError unless each is a list of bytes."""
+    fmt = b"".join(map(_FRAME_FORMATS.__getitem__, map(len, frames)))
+    args = list(chain.from_iterable(frames))
+    return fmt % tuple(chain.from_iterable(zip(map(len, args), args)))
+
+
 class RequestParser:
     """Turns the bytes of one connection into requests (each a list of bytes arguments).
 
     ``feed(data)`` returns the complete requests found so far; ``exact`` then says whether
-    ``data`` was precisely those requests, canonically encoded. A protocol violation raises
-    :class:`ProtocolError` carrying the requests that came before it (``.requests``), so the
-    caller can answer those first, as Redis does.
+    ``data`` was precisely those requests, canonically encoded (pbd then forwards ``data``
+    itself). A protocol violation raises :class:`ProtocolError`, carrying the requests that
+    came before it; the parser ignores everything fed after that.
+
+    ``max_bulk_len`` is Redis's proto-max-bulk-len: a longer bulk string is refused from its
+    header, before any of it is buffered.
     """
 
-    __slots__ = ("_reader", "_slow", "_walk", "exact")
+    __slots__ = ("_reader", "_buf", "_args", "_left", "_bulk", "_failed", "max_bulk_len", "exact")
 
-    def __init__(self) -> None:
+    def __init__(self, max_bulk_len: int = MAX_BULK_LENGTH) -> None:
+        self.max_bulk_len = max_bulk_len
         self._reader = hiredis.Reader()
-        self._slow: bytearray | None = None  # set while on the slow path
-        self._walk: tuple[int, int | None] | None = None  # how far the frame at _slow[0] was checked
-        # True when the last chunk fed held exactly the requests returned, canonically
-        # encoded: the chunk itself can then stand for them (pbd forwards it as it is).
+        self._buf: bytearray | None = None  # set while on the slow path: the bytes not parsed yet
+        self._args: list[bytes] | None = None  # the multibulk request being read (slow path)
+        self._left = 0  # how many of its bulk strings are still to come
+        self._bulk = -1  # the length of the next one, once its header is read (else -1)
+        self._failed = False  # a protocol error was raised: ignore the rest
         self.exact = False
 
     def feed(self, data: bytes) -> list[list[bytes]]:
         self.exact = False
-        if self._slow is not None:
-            self._slow += data
-            return self._drain_slow([])
+        if self._buf is not None:
+            if self._failed:
+                return []
+            self._buf += data
+            return self._drain([])
         if not data:
             return []
-        if data[0] != 0x2A:
-            self._slow = bytearray(data)
-            return self._drain_slow([])
+        if data[0] != 0x2A:  # an inline command
+            self._buf = bytearray(data)
+            return self._drain([])
+        tilde, bar = 0x7E in data, 0x7C in data  # "~", "|"
+        if (_big_array(data) or (0x3E in data and _after(data, b">", 5))
+                or (tilde and _after(data, b"~", 5)) or (bar and _after(data, b"|", 5))):
+            self._buf = bytearray(data)  # hiredis would reserve room for a huge aggregate
+            return self._drain([])
         reader = self._reader
         reader.feed(data)
-        requests: list[list[bytes]] = []
-        empty = 0  # frames "*0" / "*-1": nothing to run, but bytes to account for
-        empty_size = 0
+        frames: list = []
         try:
-            while (req := reader.gets()) is not False:
-                if req.__class__ is list and req:
-                    requests.append(req)
-                elif req is None or req == []:
-                    empty += 1
-                    empty_size += 5 if req is None else 4
-                else:
-                    raise _Unexpected
-        except (hiredis.ProtocolError, MemoryError, _Unexpected):
-            return self._resume_slow(data, 0, [])  # parse the whole chunk again, carefully
-        args = list(chain.from_iterable(requests))
-        if args and set(map(type, args)) != {bytes}:
+            while (frame := reader.gets()) is not False:
+                frames.append(frame)
+        except Exception:  # noqa: BLE001 - hiredis's errors, and Python's (a list as a map key ...)
+            return self._resume_slow(data, 0, [])  # the slow path finds the error, and what precedes it
+        if len(frames) == 1:  # one request, the usual chunk: compare it with its encoding
+            frame = frames[0]
+            try:
+                if _FRAME_FORMATS[len(frame)] % tuple(chain.from_iterable(zip(map(len, frame), frame))) == data:
+                    self.exact = True
+                    return frames if frame else []
+            except TypeError:  # not a list of bytes
+                pass
+        elif (frames and not ((0x3D in data and _after(data, b"=", 1)) or (tilde and _after(data, b"~", 1))
+                              or (bar and _after(data, b"|", 1)))
+                and self._exact(frames, data)):
+            self.exact = True
+            return frames if all(frames) else [frame for frame in frames if frame]  # "*0"
+        return self._prove(frames, data)
+
+    def _prove(self, frames: list, data: bytes) -> list[list[bytes]]:
+        """The general case: keep the frames whose canonical encoding begins ``data``."""
+        try:
+            canonical = _canonical(frames)
+        except TypeError:  # something other than lists of bytes: prove nothing
             return self._resume_slow(data, 0, [])
-        # hiredis cannot say whether it holds half a frame. It does not exactly when the frames
-        # it returned account for every byte: a frame is never shorter than its canonical
-        # encoding, so the sizes can only add up to len(data) when nothing is left over.
-        lengths = tuple(map(len, args))
-        size = (empty_size + sum(lengths) + 2 * len(lengths) + len(b"$%d\r\n" * len(lengths) % lengths)
-                + len(b"*%d\r\n" * len(requests) % tuple(map(len, requests))))
+        if canonical == data:  # (then hiredis used every byte, but it may hold the probe)
+            self._reader = hiredis.Reader()
+            self.exact = True
+            return frames if all(frames) else [frame for frame in frames if frame]
+        if data.startswith(canonical):  # hiredis parsed exactly these bytes: skip them
+            return self._resume_slow(data, len(canonical), [frame for frame in frames if frame])
+        return self._resume_slow(data, 0, [])
+
+    def _exact(self, frames: list, data: bytes) -> bool:
+        """Whether ``data`` is exactly ``frames`` (two or more), canonically encoded, proved
+        without building that encoding, when ``data`` holds no ``=``, ``~`` or ``|`` followed by
+        a digit.
+
+        hiredis read every header with canonical digits (its string2ll is Redis's). If the frames
+        are lists of bytes, each came from a ``*`` frame (no ``~`` or ``|`` here), and each
+        element from a ``$`` string (exactly its canonical size) or a ``+`` or ``(`` line
+        (shorter; no ``=`` here, the only longer kind). So when hiredis used every byte and the
+        canonical sizes add up to ``len(data)``, every element is a ``$`` string. (The two bytes
+        after a string are skipped unread by Redis and hiredis alike: they need not be CRLF.)
+        """
+        if set(map(type, frames)) != _LIST:
+            return False
+        args = list(chain.from_iterable(frames))
+        try:
+            size = len(b"".join(args)) + 2 * len(args)  # TypeError unless all are bytes
+            lengths = map(len, chain(frames, args))  # the counts, then the lengths
+            if len(data) <= 96 * len(args):  # short strings: their header sizes by bytes.translate
+                size += sum(bytes(lengths).translate(_SHORT_HEADERS))  # ValueError from 256 on
+            else:
+                size += sum(map(_HEADERS.__getitem__, lengths))  # IndexError from 65536 on
+        except (TypeError, ValueError, IndexError):
+            return False  # not a list of bytes, or long strings: let _canonical decide
         if size != len(data):
-            return self._resume_slow(data, len(requests) + empty, requests)
-        self.exact = True
-        return requests
+            return False
+        # Did hiredis use every byte? Only if it is between frames, where "*0" is a frame of its own.
+        reader = self._reader
+        reader.feed(b"*0\r\n")
+        try:
+            probe = reader.gets()
+        except Exception:  # noqa: BLE001 - it was inside a line, or the like: not between frames
+            return False
+        return probe == [] and probe.__class__ is list
 
-    def _resume_slow(self, data: bytes, frames: int, requests: list[list[bytes]]) -> list[list[bytes]]:
-        """hiredis stopped mid-chunk: skip the frames it parsed, and go on on the slow path."""
+    def _resume_slow(self, data: bytes, start: int, requests: list[list[bytes]]) -> list[list[bytes]]:
+        """Continue at ``data[start]`` on the slow path (hiredis's state is dropped)."""
         self._reader = hiredis.Reader()
-        pos = 0
-        for _ in range(frames):
-            pos = frame_end(data, pos)  # hiredis parsed these, so they are complete
-        self._slow = bytearray(data[pos:])
-        return self._drain_slow(requests)
+        self._buf = bytearray(memoryview(data)[start:])
+        return self._drain(requests)
 
-    def _drain_slow(self, requests: list[list[bytes]]) -> list[list[bytes]]:
-        buf = self._slow
+    def _drain(self, requests: list[list[bytes]]) -> list[list[bytes]]:
+        """Redis's processInputBuffer over ``self._buf``: parse every request it completes."""
+        buf = self._buf
+        size = len(buf)
         pos = 0
         try:
-            while pos < len(buf):
-                if buf[pos] == 0x2A:  # '*'
-                    end, left = scan_frame(buf, *(self._walk or (pos, None)))
-                    if left != 0:
-                        self._walk = (end - pos, left)  # the frame will start at 0 next time
+            while pos < size:
+                args = self._args
+                if args is None:  # a request starts at pos
+                    if buf[pos] != 0x2A:  # '*': multibulk; anything else: inline
+                        eol = buf.find(b"\n", pos)  # _strchr, inlined for telnet's sake
+                        if eol >= 0:
+                            line = bytes(buf[pos : eol - 1 if eol > pos and buf[eol - 1] == 0x0D else eol])
+                            if 0 in line:  # a NUL before the LF: C's strchr never finds it
+                                eol = -1
+                        if eol < 0:
+                            if size - pos > MAX_INLINE_SIZE:
+                                raise ProtocolError("too big inline request")
+                            break
+                        args = split_inline(line)
+                        pos = eol + 1
+                        if args:
+                            requests.append(args)
+                        continue
+                    cr = _strchr(buf, pos, b"\r")
+                    if cr < 0:
+                        if size - pos > MAX_INLINE_SIZE:
+                            raise ProtocolError("too big mbulk count string")
                         break
-                    self._walk = None
-                    self._reader.feed(bytes(buf[pos:end]))
-                    try:
-                        req = self._reader.gets()
-                    except hiredis.ProtocolError as exc:  # checked above; kept as a safety net
-                        raise ProtocolError(str(exc).lower()) from None
-                    pos = end
-                    if req:  # "*0" and "*-1" give [] and None: nothing to run
-                        requests.append(req)
-                else:
-                    eol = buf.find(b"\n", pos)
-                    if eol < 0:
-                        if len(buf) - pos > MAX_INLINE_SIZE:
-                            raise ProtocolError("too big inline request")
+                    if cr > size - 2:  # Redis wants the byte after '\r' (and never looks at it)
                         break
-                    args = split_inline(bytes(buf[pos:eol]))
-                    pos = eol + 1
-                    if args:
-                        requests.append(args)
+                    count = _string2ll(buf[pos + 1 : cr])
+                    if count is None or count > MAX_MULTIBULK_COUNT:
+                        raise ProtocolError("invalid multibulk length")
+                    pos = cr + 2
+                    if count <= 0:  # "*0", "*-1", "*-5": an empty request, skipped
+                        continue
+                    self._args = args = []
+                    self._left, self._bulk = count, -1
+                left, bulk = self._left, self._bulk
+                while left:
+                    if bulk < 0:
+                        cr = _strchr(buf, pos, b"\r")
+                        if cr < 0:
+                            if size - pos > MAX_INLINE_SIZE:
+                                raise ProtocolError("too big bulk count string")
+                            break
+                        if cr > size - 2:
+                            break
+                        if buf[pos] != 0x24:  # '$'
+                            got = buf[pos]
+                            raise ProtocolError(b"expected '$', got '%c'" % (32 if got in b"\r\n" else got))
+                        bulk = _string2ll(buf[pos + 1 : cr])
+                        if bulk is None or bulk < 0 or bulk > self.max_bulk_len:
+                            raise ProtocolError("invalid bulk length")
+                        pos = cr + 2
+                    if size - pos < bulk + 2:  # the 2 bytes after it are skipped, unchecked
+                        break
+                    args.append(bytes(buf[pos : pos + bulk]) if bulk < 65536 else _copy(buf, pos, bulk))
+                    pos += bulk + 2
+                    bulk = -1
+                    left -= 1
+                self._left, self._bulk = left, bulk
+                if left:
+                    break
+                requests.append(args)
+                self._args = None
         except ProtocolError as exc:
             exc.requests = requests
-            self._slow, self._walk = bytearray(), None
+            self._failed = True
+            self._buf, self._args = bytearray(), None
             raise
         del buf[:pos]
-        if not buf:
-            self._slow = None
+        if not buf and self._args is None:
+            self._buf = None  # on a request boundary with nothing left: back to the fast path
         return requests
 
 
@@ -370,7 +521,10 @@ def encode_command(args) -> bytes:
     for arg in args:
         if arg.__class__ is not bytes:
             arg = str(arg).encode()
-        out.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+        if len(arg) < 4096:
+            out.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+        else:  # a large value is copied once, by the join, not by %-formatting as well
+            out += (b"$%d\r\n" % len(arg), arg, b"\r\n")
     return b"".join(out)
 
 

@@ -52,7 +52,7 @@ class RespConnection(asyncio.Protocol):
     def __init__(self, server: "RespServer"):
         self.server = server
         self.id = next(server.client_ids)
-        self.parser = RequestParser()
+        self.parser = RequestParser(server.limits.proto_max_bulk_len)
         self.resp3 = False
         self.name: str | None = None
         self.lib: dict[str, str] = {}
@@ -63,6 +63,10 @@ class RespConnection(asyncio.Protocol):
         self.replies: deque = deque()  # encoded replies (bytes) or Deferred, in request order
         self.closing = False  # QUIT or a protocol error: close once the replies are out
         self.commands = 0
+        self.pending: deque = deque()  # requests of a long pipeline, run a slice at a time
+        self.scheduled = False  # a slice of them is due to run
+        self.write_paused = False  # the transport's buffer is full: the client does not read
+        self.error_after: bytes | None = None  # a protocol error, answered after what came before
         self.authenticated = server.password is None  # AUTH (or HELLO ... AUTH) done, if needed
         self.challenge: bytes | None = None  # PEER.CHALLENGE's nonce, until PEER.PROVE
         self.peer: str | None = None  # the server this connection proved it speaks for
@@ -92,26 +96,80 @@ class RespConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         # The client is not reading its replies: stop reading its requests until it does.
+        self.write_paused = True
         self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if not self.transport.is_closing():
-            self.transport.resume_reading()
+        self.write_paused = False
+        self._go_on()
 
     def data_received(self, data: bytes) -> None:
         error = None
         try:
             requests = self.parser.feed(data)
         except ProtocolError as exc:
-            requests, error = exc.requests, exc
+            # Keep the reply, not the exception: its traceback would hold this frame in a cycle.
+            requests, error = exc.requests, exc.reply
+        if error is not None:
+            log.debug("client %s: %r", self.addr, error)
+            self.error_after = error  # Redis's exact "-ERR Protocol error: ...\r\n", after the rest
         if requests and not self.closing:
             self.commands += len(requests)
+            if self.pending or len(requests) > SLICE:
+                self.pending.extend(requests)  # a long pipeline: run it in slices
+                self._run_pending()
+                return
             self.server.execute_chunk(self, requests, data if self.parser.exact else None)
-        if error is not None and not self.closing:
-            log.debug("client %s: %s", self.addr, error)
-            self.replies.append(encode(Error(f"ERR {error}")))
-            self.closing = True
+        self._end_of_input()
         self.flush()
+
+    def _run_pending(self) -> None:
+        """Run queued requests a slice at a time, letting other clients (and the ping to viewd)
+        have their turn in between, and stop while this client's unread replies pile up: its
+        requests are not read meanwhile, so what it sends costs only what the kernel holds."""
+        self.scheduled = False
+        pending = self.pending
+        if self.transport.is_closing():
+            pending.clear()
+            return
+        self.transport.pause_reading()
+        if pending and not self.closing and self.output_size() < OUTPUT_HIGH:
+            batch = [pending.popleft() for _ in range(min(SLICE, len(pending)))]
+            self.server.execute_chunk(self, batch, None)
+            if self.closing:  # QUIT: what came after it is not run
+                pending.clear()
+            self.flush()
+            if pending and not self.closing and self.output_size() < OUTPUT_HIGH:
+                self.scheduled = True
+                asyncio.get_running_loop().call_soon(self._run_pending)
+                return
+        if not pending:
+            self._end_of_input()
+            self.flush()
+            self._go_on()
+        # Otherwise the replies' being written (resume_writing) or released (flush) goes on.
+
+    def _end_of_input(self) -> None:
+        """After the last queued request: a protocol error's reply, then the connection closes."""
+        if self.error_after is not None and not self.pending and not self.closing:
+            self.replies.append(self.error_after)
+            self.closing = True
+
+    def _go_on(self) -> None:
+        """Read (or run queued requests) again, unless the client's replies still pile up."""
+        if self.transport is None or self.transport.is_closing() or self.write_paused or self.scheduled:
+            return
+        if self.pending:
+            if self.output_size() < OUTPUT_LOW:
+                self.scheduled = True
+                asyncio.get_running_loop().call_soon(self._run_pending)
+        else:
+            self.transport.resume_reading()
+
+    def output_size(self) -> int:
+        """Bytes of replies this client has not read yet: in the kernel's way, and queued here."""
+        queued = sum(len(r.value) if r.__class__ is Deferred else len(r) for r in self.replies)
+        return self.transport.get_write_buffer_size() + queued
 
     # ------------------------------------------------------------- replies
 
@@ -135,6 +193,8 @@ class RespConnection(asyncio.Protocol):
             self.transport.write(b"".join(out) if len(out) > 1 else out[0])
         if self.closing and not replies and self.transport is not None:
             self.transport.close()
+        elif self.pending and out:
+            self._go_on()  # replies released (a backup's answer): queued requests may go on
 
     def close(self) -> None:
         if self.transport is not None:
@@ -147,6 +207,9 @@ class RespConnection(asyncio.Protocol):
                 f"lib-name={self.lib.get('lib-name', '')} lib-ver={self.lib.get('lib-ver', '')}")
 
 
+SLICE = 64  # requests run in one go: a longer pipeline yields to other clients between slices
+OUTPUT_HIGH = 8 * 1024 * 1024  # unread reply bytes above which a client's requests wait ...
+OUTPUT_LOW = 1024 * 1024  # ... until they are below this
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 WRONGPASS = Error("WRONGPASS invalid username-password pair or user is disabled.")
 

@@ -130,3 +130,20 @@ def test_exactly_once_ids_are_bounded_and_counted(make_pbd):
     r.execute_command("KV.ONCE", "y" * 64, 1, "SET", "k", "v" * 1000)
     grown = r.info("stats")["exactly_once_memory_bytes"] - before
     assert grown >= 64 + len("+OK")  # the id counts, not only the reply
+
+
+def test_proto_max_bulk_len_refuses_a_longer_bulk_from_its_header(make_pbd, procs):
+    port = free_port()
+    reference = procs.add(Proc(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                                "--proto-max-bulk-len", "1mb"], port, "redis-server"))
+    pbd = make_pbd(None, "--proto-max-bulk-len", "1mb")
+    wait_for(lambda: pbd.client().info("replication")["pb_role"] == "primary", what="a serving primary")
+    request = b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % (1024 * 1024 + 1)
+    replies = []
+    for server in (reference, pbd):
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(request)  # only the header: the value never comes
+            replies.append(read_until_closed(sock))
+    assert replies[0] == b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"
+    assert replies[1] == replies[0]
+    assert pbd.client().config_get("proto-max-bulk-len") == {"proto-max-bulk-len": str(1024 * 1024)}
