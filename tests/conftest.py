@@ -47,6 +47,15 @@ def make_pbd(procs, viewd):
     return make
 
 
+@pytest.fixture(scope="module")
+def lone():
+    """viewd and a single pbd, its primary (data commands work), shared by a module's tests."""
+    cluster = Cluster(servers=1)
+    cluster.primary()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory):
     """A CA and a certificate for 127.0.0.1 (tlsfiles.TLSFiles), made once per test run."""

@@ -10,15 +10,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from procs import Cluster, wait_for, wait_role
-
-
-@pytest.fixture(scope="module")
-def lone():
-    cluster = Cluster(servers=1)
-    cluster.primary()
-    yield cluster
-    cluster.stop()
+from procs import wait_for, wait_role
 
 
 @pytest.fixture
