@@ -167,12 +167,11 @@ class Links:
         self.open.pop(link, None)
         self.on_lost(link)
 
-    def send(self, link: int, message: bytes) -> bool:
+    def send(self, link: int, message: bytes) -> None:
+        """Send on an open link; a link not (or no longer) open takes nothing."""
         peer = self.open.get(link)
         if peer.__class__ is Peer:
             peer.send(message)
-            return True
-        return False
 
     def close(self, link: int) -> None:
         """Close a link (or give up opening it); nothing more is reported about it."""
