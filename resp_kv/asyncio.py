@@ -66,18 +66,21 @@ class Client(client.SmartClient, redis.asyncio.Redis):
             attempts = self._attempts(args, time.monotonic())
             while True:
                 try:
-                    return await self._attempt(args[0], attempts.request, options)
+                    return await self._attempt(args[0], attempts, options)
                 except Exception as error:
                     wait = attempts.failed(error, time.monotonic())
                 self.locator.forget()
                 await self.connection_pool.disconnect()
                 await asyncio.sleep(wait)
 
-    async def _attempt(self, command_name, request, options):
+    async def _attempt(self, command_name, attempts, options):
         pool = self.connection_pool
         conn = await pool.get_connection()
         try:
-            await conn.send_command(*request)
+            if attempts.needs_session:
+                await conn.send_command("KV.SESSION")
+                attempts.identity.client_id = await conn.read_response()
+            await conn.send_command(*attempts.request)
             return await self.parse_response(conn, command_name, **options)
         except BaseException:
             await conn.disconnect()

@@ -4,7 +4,8 @@ It decides three things, and only these: where to send a request (the primary vi
 cached until a request fails or is refused), when to try again (after a connection error, a
 timeout or READONLY, one ping interval later, until ``timeout`` runs out), and how a retry stays
 harmless (each data command is wrapped as ``KV.ONCE <client-id> <seq> <command> <args...>``,
-and a retry reuses the same identity, so the servers apply it once and replay its reply).
+the id issued once by the cluster, and a retry reuses the same identity, so the servers apply
+it once and replay its reply).
 
 Those decisions are made here once, without I/O (``Attempts``, ``primary_address``, and the
 shared halves of ``Locator`` and ``SmartClient``); this module's ``Client`` and
@@ -20,7 +21,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 
 import redis
 from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
@@ -48,33 +48,35 @@ def is_data_command(name) -> bool:
 
 
 class Identity:
-    """This client's id and the next sequence number: what makes a retry recognisable.
+    """This client's exactly-once session id and the next sequence number: what makes a retry
+    recognisable.
 
-    A process forked from one holding a client (gunicorn, multiprocessing) gets a new id at its
-    first request: sharing the parent's id and numbers would make one's request be taken for
-    the other's retry, and never applied."""
+    The id is issued by the cluster (``KV.SESSION``, at the first data command), so no other
+    client can write into this one's session. A process forked from one holding a client
+    (gunicorn, multiprocessing) asks for a new id at its first request: sharing the parent's id
+    and numbers would make one's request be taken for the other's retry, and never applied."""
 
     def __init__(self) -> None:
         self._new()
 
     def _new(self) -> None:
-        self.client_id = uuid.uuid4().hex
+        self.client_id: str | bytes | None = None  # until KV.SESSION answers
         self.seq = 0
         self.pid = os.getpid()
 
-    def wrap(self, args: tuple) -> tuple:
-        """A new request's wrapped form; keep it to retry with the same identity."""
+    def next_seq(self) -> int:
+        """A new request's sequence number; keep it to retry with the same identity."""
         if self.pid != os.getpid():
             self._new()
         self.seq += 1
-        return ("KV.ONCE", self.client_id, self.seq) + tuple(args)
+        return self.seq
 
 
 class Attempts:
     """The retry policy for one data command, with no I/O: the caller passes the time.
 
     ``request`` is what every attempt sends: the command wrapped once, so a retry is the very
-    same request. After a failed attempt the caller asks ``failed(error, now)``: an error a
+    same request (once the identity has its session id: ``needs_session``). After a failed attempt the caller asks ``failed(error, now)``: an error a
     retry cannot help is raised again; once ``timeout`` seconds (None: never) have passed since
     ``start`` it raises ``Unavailable``; otherwise it returns how long to wait before the next
     attempt. A retryable failure means the cached primary is dead, cut off or no longer primary,
@@ -83,9 +85,19 @@ class Attempts:
 
     def __init__(self, identity: Identity, args: tuple, *, start: float, timeout: float | None,
                  retry_interval: float):
-        self.request = identity.wrap(args)
+        self.identity = identity
+        self.seq = identity.next_seq()
+        self.args = tuple(args)
         self.end = None if timeout is None else start + timeout
         self.retry_interval = retry_interval
+
+    @property
+    def needs_session(self) -> bool:
+        return self.identity.client_id is None
+
+    @property
+    def request(self) -> tuple:
+        return ("KV.ONCE", self.identity.client_id, self.seq) + self.args
 
     @staticmethod
     def retryable(error: BaseException) -> bool:
@@ -208,18 +220,21 @@ class Client(SmartClient, redis.Redis):
             attempts = self._attempts(args, time.monotonic())
             while True:
                 try:
-                    return self._attempt(args[0], attempts.request, options)
+                    return self._attempt(args[0], attempts, options)
                 except Exception as error:
                     wait = attempts.failed(error, time.monotonic())
                 self.locator.forget()
                 self.connection_pool.disconnect()
                 time.sleep(wait)
 
-    def _attempt(self, command_name, request, options):
+    def _attempt(self, command_name, attempts, options):
         pool = self.connection_pool
         conn = pool.get_connection()
         try:
-            conn.send_command(*request)
+            if attempts.needs_session:
+                conn.send_command("KV.SESSION")
+                attempts.identity.client_id = conn.read_response()
+            conn.send_command(*attempts.request)
             return self.parse_response(conn, command_name, **options)
         except BaseException:
             conn.disconnect()

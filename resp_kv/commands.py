@@ -87,6 +87,8 @@ DATA_COMMANDS = [
 
 # The smart client's exactly-once wrapper: KV.ONCE <client-id> <seq> <command> [args ...].
 ONCE = c("KV.ONCE", -4, "write")
+# A fresh session id for KV.ONCE, signed with the cluster secret (store.py says why).
+SESSION = c("KV.SESSION", 1, "connection fast")
 
 # The cluster's own channel: a connection proves the cluster secret (peerauth.py).
 PEER_COMMANDS = [

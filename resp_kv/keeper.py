@@ -17,8 +17,8 @@ class Keeper:
     """The live store, and the one a transfer fills aside until it is complete."""
 
     def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
-                 max_session_bytes: int = 64 * 1024**2):
-        self.session_limits = (session_ttl, max_sessions, max_session_bytes)
+                 max_session_bytes: int = 64 * 1024**2, session_key: bytes | None = None):
+        self.session_limits = (session_ttl, max_sessions, max_session_bytes, session_key)
         self.store = self._new()
         self.staging: Store | None = None
 

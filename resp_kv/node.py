@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,7 +21,7 @@ from . import pbwire
 from . import replication as rp
 from .admin import AdminCommands
 from .commands import (
-    ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, REPLICATION_COMMANDS, wrong_arity,
+    ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, REPLICATION_COMMANDS, SESSION, wrong_arity,
 )
 from .daemon import OPEN_CHANNEL, TLS, Limits
 from .keeper import Keeper
@@ -28,6 +29,7 @@ from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import OK, OK_REPLY, Error, encode, encode_command
 from .respserver import Deferred, RespServer, may_run
+from .store import session_id
 from .view import View
 
 log = logging.getLogger("pbd")
@@ -78,7 +80,7 @@ class Node:
     def __init__(self, settings: Settings):
         self.admin = AdminCommands(self)
         self.auth = PeerAuth(settings.cluster_secret)
-        self.server = RespServer(DATA_COMMANDS + [ONCE] + ADMIN_COMMANDS + PEER_COMMANDS + REPLICATION_COMMANDS,
+        self.server = RespServer(DATA_COMMANDS + [ONCE, SESSION] + ADMIN_COMMANDS + PEER_COMMANDS + REPLICATION_COMMANDS,
                                  self, self.admin, self.auth,
                                  role=lambda: "master" if self.replica.serving else "replica",
                                  execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed,
@@ -86,7 +88,8 @@ class Node:
         self.settings = settings
         self.me = settings.advertise
         self.replica = rp.Replica(self.me, link_timeout=settings.link_timeout)
-        self.keeper = Keeper(settings.session_ttl, settings.max_sessions, settings.max_sessions_memory)
+        self.keeper = Keeper(settings.session_ttl, settings.max_sessions, settings.max_sessions_memory,
+                             settings.cluster_secret)
         self.log = NodeLog(log, {"replica": self.replica})
         client_tls = settings.tls.client if settings.tls else None
         self.viewd = Caller(settings.viewd, timeout=max(0.5, 5 * settings.ping_interval), proof=settings.proof,
@@ -256,6 +259,10 @@ class Node:
         self.stats["data_commands"] += 1
         store.now = time.time()
         return runner[1](args)
+
+    def cmd_kv_session(self, conn, args):
+        """A new exactly-once session id for the smart client (any server may issue one)."""
+        return session_id(self.settings.cluster_secret, os.urandom(12).hex().encode())
 
     def connection_closed(self, conn) -> None:
         self.replica.conn_closed(conn)

@@ -11,11 +11,18 @@ request with that same number gets the remembered reply again without being appl
 number is refused (the client has moved on, so it cannot be waiting for it). A client idle
 longer than ``session_ttl`` seconds is forgotten, oldest first, and so is the least recently
 used one when there are more than ``max_sessions``.
+
+Who may write into a session: with a cluster secret, only ids the cluster issued (``KV.SESSION``
+hands each client ``<nonce>.<tag>``, the tag an HMAC of the nonce under the secret). A client
+cannot pick another's id, and cannot guess one (96 random bits, never shown by any command);
+the id only ever travels on its owner's connections. Both servers check the tag with the same
+secret, so a refused request is refused alike on the backup.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -49,6 +56,22 @@ def _parse_int64(raw: bytes) -> int | None:
 
 
 MAX_CLIENT_ID = 64  # bytes: longer exactly-once client ids are refused
+NOT_ISSUED = Error("ERR KV.ONCE client id was not issued by this cluster (ask KV.SESSION for one)")
+
+
+def session_tag(key: bytes, nonce: bytes) -> bytes:
+    """What makes ``<nonce>.<tag>`` a session id the cluster issued."""
+    return hmac.new(key, b"resp-kv session\n" + nonce, hashlib.sha256).hexdigest()[:32].encode()
+
+
+def session_id(key: bytes | None, nonce: bytes) -> bytes:
+    """The session id for a fresh random ``nonce``: signed with the cluster secret if there is one."""
+    return nonce if key is None else nonce + b"." + session_tag(key, nonce)
+
+
+def issued(key: bytes, client: bytes) -> bool:
+    nonce, dot, tag = client.partition(b".")
+    return bool(dot) and hmac.compare_digest(tag, session_tag(key, nonce))
 
 
 class Sessions:
@@ -123,7 +146,9 @@ class Store:
     carry (the primary's batch time, the same on the backup)."""
 
     def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
-                 max_session_bytes: int = 64 * 1024**2):
+                 max_session_bytes: int = 64 * 1024**2, session_key: bytes | None = None):
+        """``session_key``: the cluster secret, which signs exactly-once ids (None: any id goes)."""
+        self.session_key = session_key
         self.data: dict[bytes, bytes] = {}
         self.sessions = Sessions(session_ttl, max_sessions, max_session_bytes)
         self.table = CommandTable(DATA_COMMANDS + [ONCE], self)
@@ -163,6 +188,9 @@ class Store:
         seq = _parse_int64(args[2])
         if seq is None:
             return Error("ERR KV.ONCE sequence number is not an integer")
+        # An id in the table was checked when it entered it (or came in a state transfer).
+        if self.session_key is not None and args[1] not in self.sessions.table and not issued(self.session_key, args[1]):
+            return NOT_ISSUED
         found, reply = self.sessions.lookup(args[1], seq)
         if found:
             return reply

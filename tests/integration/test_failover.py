@@ -62,7 +62,8 @@ def test_a_retried_puthash_after_failover_returns_its_first_previous_value(clust
     wait_settled(c)
     client = old.client()
     client.set("chain", "start")
-    assert client.execute_command("KV.ONCE", "client-7", 1, "PUTHASH", "chain", "x") == b"start"
+    session = client.execute_command("KV.SESSION")
+    assert client.execute_command("KV.ONCE", session, 1, "PUTHASH", "chain", "x") == b"start"
     hashed = client.get("chain")
     old.kill()
     _, new_addr, _ = c.wait_view(lambda n, p, b: p and p != old.addr, what="failover")
@@ -70,9 +71,9 @@ def test_a_retried_puthash_after_failover_returns_its_first_previous_value(clust
     wait_role(new, "primary")
     again = new.client()
     # The reply was "lost"; the client retries the same request at the new primary.
-    assert again.execute_command("KV.ONCE", "client-7", 1, "PUTHASH", "chain", "x") == b"start"
+    assert again.execute_command("KV.ONCE", session, 1, "PUTHASH", "chain", "x") == b"start"
     assert again.get("chain") == hashed  # applied once, not hashed a second time
-    assert again.execute_command("KV.ONCE", "client-7", 2, "PUTHASH", "chain", "y") == hashed
+    assert again.execute_command("KV.ONCE", session, 2, "PUTHASH", "chain", "y") == hashed
 
 
 def test_fresh_server_after_all_servers_died_never_serves(cluster):
@@ -227,8 +228,11 @@ def test_a_large_exactly_once_table_reaches_a_new_backup_in_chunks(cluster):
     primary = c.primary()
     client = primary.client()
     pipe = client.pipeline(transaction=False)
-    for n in range(2500):  # more than one PB.SESSIONS chunk (1000 entries each)
-        pipe.execute_command("KV.ONCE", f"client-{n}", 1, "INCR", "counter")
+    for n in range(2500):
+        pipe.execute_command("KV.SESSION")
+    sessions = pipe.execute()
+    for session in sessions:  # more than one PB.SESSIONS chunk (1000 entries each)
+        pipe.execute_command("KV.ONCE", session, 1, "INCR", "counter")
     pipe.execute()
     backup = c.add_server()
     wait_settled(c)
@@ -238,5 +242,5 @@ def test_a_large_exactly_once_table_reaches_a_new_backup_in_chunks(cluster):
     wait_role(backup, "primary")
     again = backup.client()
     # Client 1234's request, retried at the new primary, gets its first reply: no new increment.
-    assert again.execute_command("KV.ONCE", "client-1234", 1, "INCR", "counter") == 1235
+    assert again.execute_command("KV.ONCE", sessions[1234], 1, "INCR", "counter") == 1235
     assert again.get("counter") == b"2500"

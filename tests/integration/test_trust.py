@@ -1,5 +1,6 @@
 """The cluster's own channel (issue 9): with a cluster secret, no client can register a server,
-acknowledge a view, fence a primary or write into a backup. Each attack is tried against real
+acknowledge a view, fence a primary, write into a backup or into another client's exactly-once
+session. Each attack is tried against real
 processes; afterwards writes through the smart client, a SIGKILL of the primary and a read-back
 from the new primary show every acknowledged write and no planted key."""
 
@@ -114,6 +115,30 @@ def test_a_wrong_secret_or_a_borrowed_name_gets_nothing(cluster):
     assert conn("VIEW.PING", primary, 0) == f"NOPERM this connection speaks for {me.decode()}, not {primary}"
     conn.close()
     assert c.view() == (viewnum, primary, backup)
+
+
+def test_a_client_cannot_write_into_a_session_it_did_not_open(cluster):
+    c = cluster(servers=2)
+    wait_settled(c)
+    primary = c.primary()
+    victim = resp_kv.Client(c.viewd.addr, timeout=20)
+    victim.set("balance", "100")
+    assert victim.identity.client_id.count(b".") == 1  # issued by the cluster: <nonce>.<tag>
+    seq = victim.identity.seq
+    # The attack of the issue: a made-up id, or the victim's nonce with a forged tag, run
+    # ahead of the victim's next sequence number so that its next write would be skipped.
+    nonce = victim.identity.client_id.split(b".")[0]
+    for forged in (b"client-7", nonce, nonce + b"." + b"0" * 32):
+        reply = raw(primary, "KV.ONCE", forged, seq + 1, "SET", "balance", "0")
+        assert reply == "ERR KV.ONCE client id was not issued by this cluster (ask KV.SESSION for one)"
+    assert victim.set("balance", "200") and victim.get("balance") == b"200"  # the victim's write applied
+    # An id the cluster issued to the attacker is a session of its own, and no other's.
+    own = raw(primary, "KV.SESSION")
+    assert own != victim.identity.client_id
+    assert raw(primary, "KV.ONCE", own, 1, "SET", "mine", "x") == b"OK"
+    acknowledged_writes_survive(c)
+    kv = resp_kv.Client(c.viewd.addr, timeout=20)
+    assert kv.get("balance") == b"200" and kv.get("mine") == b"x"
 
 
 @pytest.mark.parametrize("program", ["viewd", "resp_kv"])

@@ -22,9 +22,16 @@ def attempts(args=("SET", "k", "v"), *, identity=None, start=100.0, timeout=None
 
 # --- Attempts: what is sent, what is retried, how long to wait, when to give up ---------------
 
-def test_the_request_is_the_command_wrapped_once_with_the_identity():
+def issued(client_id="s1.tag"):
     identity = Identity()
+    identity.client_id = client_id
+    return identity
+
+
+def test_the_request_is_the_command_wrapped_once_with_the_identity():
+    identity = issued()
     a = attempts(("SET", "k", "v"), identity=identity)
+    assert not a.needs_session
     assert a.request == ("KV.ONCE", identity.client_id, 1, "SET", "k", "v")
     a.failed(ConnectionError("lost"), 100.5)
     a.failed(TimeoutError("slow"), 101.0)
@@ -33,15 +40,27 @@ def test_the_request_is_the_command_wrapped_once_with_the_identity():
 
 
 def test_each_new_command_takes_the_next_sequence_number():
-    identity = Identity()
+    identity = issued()
     first = attempts(("SET", "k", "v"), identity=identity)
     second = attempts(("GET", "k"), identity=identity)
     assert first.request[:3] == ("KV.ONCE", identity.client_id, 1)
     assert second.request == ("KV.ONCE", identity.client_id, 2, "GET", "k")
 
 
-def test_two_identities_differ():
-    assert Identity().client_id != Identity().client_id
+def test_a_new_identity_needs_a_session_id_from_the_cluster_first():
+    identity = Identity()
+    a = attempts(identity=identity)
+    assert a.needs_session
+    identity.client_id = b"abc.def"  # what KV.SESSION answered
+    assert a.request == ("KV.ONCE", b"abc.def", 1, "SET", "k", "v")
+
+
+def test_a_forked_process_starts_a_new_session(monkeypatch):
+    identity = issued()
+    attempts(identity=identity)
+    monkeypatch.setattr(kvclient.os, "getpid", lambda: -1)
+    a = attempts(identity=identity)
+    assert a.needs_session and a.seq == 1
 
 
 @pytest.mark.parametrize("error", [ConnectionError("refused"), TimeoutError("timed out"),
@@ -201,8 +220,10 @@ def clock(monkeypatch):
 
 def scripted(outcomes, sent, locator):
     """An ``_attempt`` that records what it sent and answers with the next outcome."""
-    def attempt(command_name, request, options):
-        sent.append(request)
+    def attempt(command_name, attempts, options):
+        if attempts.needs_session:
+            attempts.identity.client_id = b"issued"
+        sent.append(attempts.request)
         locator.primary = ("h", 1)  # as if the pool had connected through the locator
         outcome = outcomes.pop(0)
         if isinstance(outcome, BaseException):
@@ -249,8 +270,8 @@ def test_the_client_raises_a_server_error_at_once(clock):
 def ascripted(outcomes, sent, locator):
     attempt = scripted(outcomes, sent, locator)
 
-    async def aattempt(command_name, request, options):
-        return attempt(command_name, request, options)
+    async def aattempt(command_name, attempts, options):
+        return attempt(command_name, attempts, options)
     return aattempt
 
 

@@ -1,7 +1,7 @@
 """The key/value state machine and its exactly-once table, driven directly."""
 
 from resp_kv.protocol import OK, Error
-from resp_kv.store import Sessions, Store, fnv1a_32
+from resp_kv.store import NOT_ISSUED, Sessions, Store, fnv1a_32, session_id
 
 
 def run(store, *args):
@@ -129,3 +129,16 @@ def test_kv_once_refuses_client_ids_longer_than_64_bytes():
     assert once(s, "c" * 65, 1, "SET", "k", "v") == Error("ERR KV.ONCE client id longer than 64 bytes")
     assert run(s, "GET", "k") is None
     assert once(s, "c" * 64, 1, "SET", "k", "v") == OK
+
+
+def test_with_a_session_key_only_ids_the_cluster_issued_may_write():
+    s = Store(session_key=b"secret")
+    issued = session_id(b"secret", b"0123abcd")
+    assert once(s, issued, 1, "SET", "k", "v") == OK
+    assert once(s, issued, 1, "SET", "k", "other") == OK  # a retry: the first reply, not applied again
+    assert s.data[b"k"] == b"v"
+    for forged in (b"client-1", b"0123abcd", session_id(b"guess", b"0123abcd"), b"0123abcd." + b"0" * 32):
+        assert once(s, forged, 1, "SET", "k", "planted") == NOT_ISSUED
+    assert s.data[b"k"] == b"v" and len(s.sessions) == 1
+    assert session_id(None, b"0123abcd") == b"0123abcd"  # no secret: the open channel, any id goes
+    assert once(Store(), b"client-1", 1, "SET", "k", "v") == OK
