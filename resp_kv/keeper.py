@@ -11,6 +11,7 @@ from .replication import Apply, BeginStaging, ClearData, DropStaging, Install, S
 from .store import Store
 
 CHUNK_PAIRS = 1000  # entries per PB.LOAD / PB.SESSIONS: small enough for client traffic to pass
+CHUNK_BYTES = 1 << 20  # and about this many bytes of keys and values per PB.LOAD
 
 
 class Keeper:
@@ -27,7 +28,7 @@ class Keeper:
 
     def chunks(self):
         """A snapshot of the live store, as the (kind, items) chunks a transfer sends."""
-        return self.store.snapshot().chunks(CHUNK_PAIRS)
+        return self.store.snapshot().chunks(CHUNK_PAIRS, CHUNK_BYTES)
 
     def carry_out(self, action) -> bool:
         """Do ``action`` if it is a data action; return whether it was one."""

@@ -27,7 +27,7 @@ from .daemon import OPEN_CHANNEL, TLS, Limits
 from .keeper import Keeper
 from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
-from .protocol import OK, OK_REPLY, Error, encode, encode_command
+from .protocol import BIG, OK, OK_REPLY, Error, encode
 from .respserver import Deferred, RespServer, may_run
 from .store import session_id
 from .view import View
@@ -194,14 +194,14 @@ class Node:
 
     # ------------------------------------------------------------------ clients
 
-    def execute_chunk(self, conn, requests, raw) -> None:
+    def execute_chunk(self, conn, requests) -> None:
         """Run one chunk of a client's requests (the hot path).
 
         On a primary with a backup, the data commands join this event-loop turn's batch, and
         the chunk's replies wait, as one, for the backup to hold the batch."""
         replica = self.replica
         if not (replica.serving and conn.authenticated):
-            return self.server.run_each(conn, requests, raw)  # READONLY or NOAUTH, one by one
+            return self.server.run_each(conn, requests)  # READONLY or NOAUTH, one by one
         backup = replica.view.backup
         store = self.keeper.store
         store.now = replica.turn_time(time.time()) if backup else time.time()
@@ -209,7 +209,8 @@ class Node:
         out = []
         append = out.append
         data_commands = 0
-        for args in requests:
+        large = False  # a reply of BIG bytes or more: the replies are kept in parts, not joined
+        for ran, args in enumerate(requests, 1):
             # store.run(args), inlined: this loop is the hot path
             runner = runners.get(args[0]) or store.runner(args[0])
             if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
@@ -218,24 +219,26 @@ class Node:
             else:
                 reply = self.execute(conn, args)
             if reply.__class__ is bytes:
-                append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+                if len(reply) < BIG:
+                    append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+                else:
+                    out += (b"$%d\r\n" % len(reply), reply, b"\r\n")
+                    large = True
             elif reply is OK:
                 append(OK_REPLY)
             else:
                 append(encode(reply, conn.resp3))
             if conn.closing:  # QUIT: the rest of the chunk is not run, so not forwarded either
-                raw = None
-                requests = requests[: len(out)]
+                requests = requests[:ran]
                 break
         self.stats["data_commands"] += data_commands
+        replies = out if large else b"".join(out)
         if not (backup and data_commands):
-            conn.replies.append(b"".join(out))
+            conn.replies.append(replies)
             return
         # The backup runs the requests as they came (only the data commands do anything there).
-        if raw is None:
-            raw = b"".join([encode_command(args) for args in requests if store.runner(args[0])])
-        reply = Deferred(conn, b"".join(out), len(out))
-        if replica.propagate(raw, reply):
+        reply = Deferred(conn, replies, len(requests))
+        if replica.propagate(requests, reply):
             asyncio.get_running_loop().call_soon(self._end_turn)
         conn.replies.append(reply)
 

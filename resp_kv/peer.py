@@ -33,11 +33,11 @@ class Peer(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
 
-    def send(self, message: bytes) -> None:
-        """Send an encoded request; its reply goes to ``on_reply``."""
+    def send(self, message: list[bytes]) -> None:
+        """Send an encoded request (its parts, in order); its reply goes to ``on_reply``."""
         if not self.closed:
             self.waiting.append(None)
-            self.transport.write(message)
+            self.transport.writelines(message)
 
     async def call(self, *args, timeout: float):
         """Send a request and return its reply (a hiredis.ReplyError is returned, not raised)."""
@@ -167,7 +167,7 @@ class Links:
         self.open.pop(link, None)
         self.on_lost(link)
 
-    def send(self, link: int, message: bytes) -> None:
+    def send(self, link: int, message: list[bytes]) -> None:
         """Send on an open link; a link not (or no longer) open takes nothing."""
         peer = self.open.get(link)
         if peer.__class__ is Peer:

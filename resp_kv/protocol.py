@@ -234,6 +234,20 @@ def _canonical(frames: list) -> bytes:
     return fmt % tuple(chain.from_iterable(zip(map(len, args), args)))
 
 
+class Pieces(list):
+    """A large bulk string as it arrived, in pieces: :func:`join_large` makes it one."""
+
+
+def join_large(requests: list[list]) -> list[list[bytes]]:
+    """Join the :class:`Pieces` in ``requests``, in place: one copy each, during which other
+    threads run (``bytes.join`` lets go of the GIL for large strings)."""
+    for args in requests:
+        for i, arg in enumerate(args):
+            if arg.__class__ is Pieces:
+                args[i] = b"".join(arg)
+    return requests
+
+
 class RequestParser:
     """Turns the bytes of one connection into requests (each a list of bytes arguments).
 
@@ -244,9 +258,14 @@ class RequestParser:
 
     ``max_bulk_len`` is Redis's proto-max-bulk-len: a longer bulk string is refused from its
     header, before any of it is buffered.
+
+    A bulk string of ``BIG`` bytes or more is kept as it came, in pieces (:class:`Pieces`, in
+    the request where the string goes); ``large`` then says the requests hold one, and the
+    caller joins them (:func:`join_large`), off the event loop if it likes.
     """
 
-    __slots__ = ("_reader", "_buf", "_args", "_left", "_bulk", "_failed", "max_bulk_len", "exact")
+    __slots__ = ("_reader", "_buf", "_args", "_left", "_bulk", "_failed", "_pieces", "_missing", "_skip",
+                 "max_bulk_len", "exact", "large")
 
     def __init__(self, max_bulk_len: int = MAX_BULK_LENGTH) -> None:
         self.max_bulk_len = max_bulk_len
@@ -256,10 +275,16 @@ class RequestParser:
         self._left = 0  # how many of its bulk strings are still to come
         self._bulk = -1  # the length of the next one, once its header is read (else -1)
         self._failed = False  # a protocol error was raised: ignore the rest
+        self._pieces: list[bytes] | None = None  # a large bulk string being received, as it came
+        self._missing = 0  # how many of its bytes are still to come
+        self._skip = 0  # and how many of the two bytes after it
         self.exact = False
+        self.large = False
 
     def feed(self, data: bytes) -> list[list[bytes]]:
-        self.exact = False
+        self.exact = self.large = False
+        if self._pieces is not None:
+            return self._feed_large(data)
         if self._buf is not None:
             if self._failed:
                 return []
@@ -347,6 +372,33 @@ class RequestParser:
             return False
         return probe == [] and probe.__class__ is list
 
+    def buffered(self) -> int:
+        """Bytes received and not yet handed out as requests (Redis's ``qbuf``)."""
+        held = self._reader.len() + (len(self._buf) if self._buf is not None else 0)
+        return held + (sum(map(len, self._pieces)) if self._pieces is not None else 0)
+
+    def _feed_large(self, data: bytes) -> list[list[bytes]]:
+        """More of a large bulk string: kept as it came; once complete, on as usual."""
+        take = min(len(data), self._missing)
+        if take:
+            self._pieces.append(data if take == len(data) else data[:take])
+            self._missing -= take
+        skip = min(len(data) - take, self._skip)  # the two bytes after it: skipped, unchecked
+        self._skip -= skip
+        if self._missing or self._skip:
+            return []
+        args = self._args
+        args.append(Pieces(self._pieces))
+        self.large = True
+        self._pieces, self._bulk = None, -1
+        self._left -= 1
+        requests = []
+        if not self._left:
+            requests.append(args)
+            self._args = None
+        self._buf = bytearray(memoryview(data)[take + skip :])
+        return self._drain(requests)
+
     def _resume_slow(self, data: bytes, start: int, requests: list[list[bytes]]) -> list[list[bytes]]:
         """Continue at ``data[start]`` on the slow path (hiredis's state is dropped)."""
         self._reader = hiredis.Reader()
@@ -410,6 +462,11 @@ class RequestParser:
                             raise ProtocolError("invalid bulk length")
                         pos = cr + 2
                     if size - pos < bulk + 2:  # the 2 bytes after it are skipped, unchecked
+                        if bulk >= BIG:  # collect the rest as it comes, without growing buf
+                            have = min(size - pos, bulk)
+                            self._pieces = [_copy(buf, pos, have)]
+                            self._missing, self._skip = bulk - have, 2 - (size - pos - have)
+                            pos = size
                         break
                     args.append(bytes(buf[pos : pos + bulk]) if bulk < 65536 else _copy(buf, pos, bulk))
                     pos += bulk + 2
@@ -515,17 +572,33 @@ def _encode_into(out: list[bytes], value, resp3: bool) -> None:
         raise TypeError(f"cannot encode {cls.__name__} as a RESP reply")
 
 
-def encode_command(args) -> bytes:
-    """Encode a request as a multibulk frame (what a client sends)."""
+BIG = 1 << 20  # bytes: an argument this long is sent as a part of its own, never copied
+
+
+def encode_command_parts(args) -> list[bytes]:
+    """A request as a multibulk frame, in parts to send in order (``transport.writelines``):
+    every argument of ``BIG`` bytes or more is a part of its own, so a large value is never
+    copied on its way out."""
+    args = [arg if arg.__class__ is bytes else str(arg).encode() for arg in args]
+    if max(map(len, args)) < BIG:  # the usual case: one part, formatted in one go
+        return [_FRAME_FORMATS[len(args)] % tuple(chain.from_iterable(zip(map(len, args), args)))]
+    parts = []
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
-        if arg.__class__ is not bytes:
-            arg = str(arg).encode()
-        if len(arg) < 4096:
+        if len(arg) < BIG:
             out.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
-        else:  # a large value is copied once, by the join, not by %-formatting as well
-            out += (b"$%d\r\n" % len(arg), arg, b"\r\n")
-    return b"".join(out)
+        else:
+            out.append(b"$%d\r\n" % len(arg))
+            parts += (b"".join(out), arg)
+            out = [b"\r\n"]
+    parts.append(b"".join(out))
+    return parts
+
+
+def encode_command(args) -> bytes:
+    """A request as one multibulk frame (what a client sends)."""
+    parts = encode_command_parts(args)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def decode_reply(raw: bytes):

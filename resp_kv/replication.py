@@ -10,7 +10,7 @@ reads no clock. The shell (``node.py``) feeds it events and carries out the acti
 (:meth:`Replica.take_actions`), in order, before anything else runs:
 
   events                                          actions
-  on_view(view)            a reply from viewd     Connect(link, address) / Send(link, bytes) /
+  on_view(view)            a reply from viewd     Connect(link, address) / Send(link, parts) /
   tick(now)                a ping interval          Disconnect(link)
   turn_time / propagate /  clients' data commands TakeSnapshot(link): call snapshot_taken()
     end_turn                                      Release(waiters) / Fail(waiters, error)
@@ -29,7 +29,7 @@ dead), and a primary whose backup has not yet held the full state in this view p
 view it acknowledged (so viewd cannot move on before the backup is ready). Once the backup held
 the full state the view stays acknowledged: a later link just starts over.
 
-The primary. Each event-loop turn's data commands (the clients' requests as they came, with the
+The primary. Each event-loop turn's data commands (the clients' requests as parsed, with the
 turn's time, which commands also use on the backup) become one numbered batch, kept until the
 backup holds it. Per view with a backup, the primary opens a link: ``PB.RESUME`` asks what the
 backup holds; it answers the last batch it holds if it holds the view's state, and the primary
@@ -63,6 +63,7 @@ from .protocol import OK, Error, Status
 from .view import View
 
 LOADS_IN_FLIGHT = 4  # transfer chunks sent and not yet answered, at most
+LINK_RATE = 20 * 1024**2  # bytes/s: the slowest a backup may take in and apply what it is sent
 
 
 # --------------------------------------------------------------------------- actions
@@ -77,7 +78,7 @@ class Connect:
 @dataclass(frozen=True, slots=True)
 class Send:
     link: int
-    message: bytes
+    message: list[bytes]  # the message's parts, written in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,8 @@ class _Link:
     viewnum: int
     opened: float
     phase: str = "connecting"  # connecting, resuming, syncing, forwarding
-    inflight: deque = field(default_factory=deque)  # (what, tag, sent_at), in send order
+    inflight: deque = field(default_factory=deque)  # (what, tag, sent_at, bytes), in send order
+    inflight_bytes: int = 0
     chunks: object = None  # the snapshot's (kind, items) iterator while syncing
     loads: int = 0  # chunks in flight
     covers: int = 0  # the batch the snapshot covers
@@ -191,7 +193,7 @@ class Replica:
         # primary
         self.backup_ready = 0  # the view whose backup has held the full state
         self.batch_id = 0
-        self._turn: list[bytes] = []
+        self._turn: list[list[bytes]] = []  # this turn's requests
         self._turn_waiters: list = []
         self._turn_now = 0.0
         self.unacked: deque = deque()  # (batch id, requests, now, waiters)
@@ -285,7 +287,8 @@ class Replica:
             if now >= self._retry_at:
                 self._open_link()
             return
-        limit = self.link_timeout * (10 if link.phase == "syncing" else 1)
+        # A large message takes its time to cross and to be parsed: allow LINK_RATE for it.
+        limit = self.link_timeout * (10 if link.phase == "syncing" else 1) + link.inflight_bytes / LINK_RATE
         oldest = link.inflight[0][2] if link.inflight else (link.opened if link.phase == "connecting" else now)
         if now - oldest > limit:
             self._log("warning", f"backup {self.view.backup} not answering on link {link.id}; reconnecting")
@@ -300,12 +303,12 @@ class Replica:
             self._turn_now = now
         return self._turn_now
 
-    def propagate(self, requests: bytes, waiter) -> bool:
-        """A client's data requests (RESP frames) and what waits for them join this turn's
-        batch. Returns True for the first of the turn: the shell calls :meth:`end_turn` once
-        the turn is over."""
+    def propagate(self, requests: list[list[bytes]], waiter) -> bool:
+        """A client's requests (as parsed; the backup runs the data commands among them) and
+        what waits for them join this turn's batch. Returns True for the first of the turn:
+        the shell calls :meth:`end_turn` once the turn is over."""
         first = not self._turn
-        self._turn.append(requests)
+        self._turn += requests
         self._turn_waiters.append(waiter)
         return first
 
@@ -314,7 +317,7 @@ class Replica:
         if not self._turn:
             return
         self.batch_id += 1
-        entry = (self.batch_id, b"".join(self._turn), self._turn_now, self._turn_waiters)
+        entry = (self.batch_id, self._turn, self._turn_now, self._turn_waiters)
         self._turn, self._turn_waiters = [], []
         self.unacked.append(entry)
         link = self.link
@@ -364,8 +367,10 @@ class Replica:
             self.link = None
         self._retry_at = self.clock  # at the next tick
 
-    def _send(self, link: _Link, what: str, tag: int, message: bytes) -> None:
-        link.inflight.append((what, tag, self.clock))
+    def _send(self, link: _Link, what: str, tag: int, message: list[bytes]) -> None:
+        size = sum(map(len, message))
+        link.inflight.append((what, tag, self.clock, size))
+        link.inflight_bytes += size
         self._actions.append(Send(link.id, message))
 
     def link_up(self, link_id: int) -> None:
@@ -387,7 +392,8 @@ class Replica:
         link = self.link
         if link is None or link.id != link_id or not link.inflight:
             return  # from a link given up on: it speaks for nobody now
-        what, tag, _ = link.inflight.popleft()
+        what, tag, _, size = link.inflight.popleft()
+        link.inflight_bytes -= size
         if isinstance(reply, Exception):
             self._refused(link, what, str(reply))
         elif what == "batch":
@@ -500,12 +506,11 @@ class Replica:
                 return Error(refusal)
             if name == pbwire.BATCH:
                 return self._on_batch(viewnum, pbwire.number(args[2]), pbwire.timestamp(args[3]),
-                                      pbwire.requests(args[4]))
+                                      pbwire.requests(args[4], args[5:]))
             if name == pbwire.SYNC:
                 return self._on_sync(viewnum, pbwire.number(args[2]))
             if name in (pbwire.LOAD, pbwire.SESSIONS):
-                items = (pbwire.flat_array(args[2], 2) if name == pbwire.LOAD
-                         else pbwire.session_entries(args[2]))
+                items = pbwire.pairs(args[2:]) if name == pbwire.LOAD else pbwire.session_entries(args[2:])
                 return self._on_chunk(name, items)
             if name == pbwire.SYNCED:
                 return self._on_synced(viewnum)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from .commands import CONNECTION_COMMANDS, NOAUTH, SYNTAX_ERROR, Command, CommandTable, unknown_subcommand
 from .daemon import Limits
-from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode
+from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode, join_large
 
 REDIS_VERSION = "7.2.0"  # what we tell clients we are compatible with
 
@@ -35,9 +35,9 @@ class Deferred:
 
     __slots__ = ("conn", "value", "count", "done")
 
-    def __init__(self, conn: "RespConnection", value: bytes, count: int):
+    def __init__(self, conn: "RespConnection", value: bytes | list[bytes], count: int):
         self.conn = conn
-        self.value = value  # the encoded replies, in order
+        self.value = value  # the encoded replies, in order (as one, or in parts: see Replies)
         self.count = count  # how many replies that is
         self.done = False
 
@@ -60,12 +60,13 @@ class RespConnection(asyncio.Protocol):
         self.addr = ""
         self.laddr = ""
         self.transport: asyncio.Transport | None = None
-        self.replies: deque = deque()  # encoded replies (bytes) or Deferred, in request order
+        self.replies: deque = deque()  # encoded replies (bytes, parts) or Deferred, in request order
         self.closing = False  # QUIT or a protocol error: close once the replies are out
         self.commands = 0
         self.pending: deque = deque()  # requests of a long pipeline, run a slice at a time
         self.scheduled = False  # a slice of them is due to run
         self.write_paused = False  # the transport's buffer is full: the client does not read
+        self.joining = False  # a large value is being joined off the event loop: read nothing
         self.error_after: bytes | None = None  # a protocol error, answered after what came before
         self.authenticated = server.password is None  # AUTH (or HELLO ... AUTH) done, if needed
         self.challenge: bytes | None = None  # PEER.CHALLENGE's nonce, until PEER.PROVE
@@ -113,15 +114,37 @@ class RespConnection(asyncio.Protocol):
         if error is not None:
             log.debug("client %s: %r", self.addr, error)
             self.error_after = error  # Redis's exact "-ERR Protocol error: ...\r\n", after the rest
+        if self.parser.large:
+            self._join_then_run(requests)
+        else:
+            self._run(requests)
+
+    def _run(self, requests: list[list[bytes]]) -> None:
         if requests and not self.closing:
             self.commands += len(requests)
             if self.pending or len(requests) > SLICE:
                 self.pending.extend(requests)  # a long pipeline: run it in slices
                 self._run_pending()
                 return
-            self.server.execute_chunk(self, requests, data if self.parser.exact else None)
+            self.server.execute_chunk(self, requests)
         self._end_of_input()
         self.flush()
+
+    def _join_then_run(self, requests: list[list]) -> None:
+        """Requests holding a large value in pieces: join it in a worker thread (the copy of
+        100 MB takes ~0.1 s here, which the event loop spends serving everyone else, and
+        pinging viewd), reading nothing more from this client meanwhile; then run them."""
+        self.joining = True
+        self.transport.pause_reading()
+        joined = asyncio.get_running_loop().run_in_executor(None, join_large, requests)
+        joined.add_done_callback(lambda _: self._joined(requests))
+
+    def _joined(self, requests: list[list[bytes]]) -> None:
+        self.joining = False
+        if self.transport.is_closing():
+            return
+        self._run(requests)
+        self._go_on()
 
     def _run_pending(self) -> None:
         """Run queued requests a slice at a time, letting other clients (and the ping to viewd)
@@ -135,7 +158,7 @@ class RespConnection(asyncio.Protocol):
         self.transport.pause_reading()
         if pending and not self.closing and self.output_size() < OUTPUT_HIGH:
             batch = [pending.popleft() for _ in range(min(SLICE, len(pending)))]
-            self.server.execute_chunk(self, batch, None)
+            self.server.execute_chunk(self, batch)
             if self.closing:  # QUIT: what came after it is not run
                 pending.clear()
             self.flush()
@@ -157,7 +180,8 @@ class RespConnection(asyncio.Protocol):
 
     def _go_on(self) -> None:
         """Read (or run queued requests) again, unless the client's replies still pile up."""
-        if self.transport is None or self.transport.is_closing() or self.write_paused or self.scheduled:
+        if (self.transport is None or self.transport.is_closing() or self.write_paused or self.scheduled
+                or self.joining):
             return
         if self.pending:
             if self.output_size() < OUTPUT_LOW:
@@ -168,7 +192,7 @@ class RespConnection(asyncio.Protocol):
 
     def output_size(self) -> int:
         """Bytes of replies this client has not read yet: in the kernel's way, and queued here."""
-        queued = sum(len(r.value) if r.__class__ is Deferred else len(r) for r in self.replies)
+        queued = sum(size(r.value if r.__class__ is Deferred else r) for r in self.replies)
         return self.transport.get_write_buffer_size() + queued
 
     # ------------------------------------------------------------- replies
@@ -181,16 +205,24 @@ class RespConnection(asyncio.Protocol):
                 self.transport.close()
             return
         out = []
+        parts = False
         while replies:
             head = replies[0]
             if head.__class__ is Deferred:
                 if not head.done:
                     break
                 head = head.value
-            out.append(head)
+            if head.__class__ is list:
+                out += head
+                parts = True
+            else:
+                out.append(head)
             replies.popleft()
         if out and self.transport is not None:
-            self.transport.write(b"".join(out) if len(out) > 1 else out[0])
+            if parts:
+                self.transport.writelines(out)
+            else:
+                self.transport.write(b"".join(out) if len(out) > 1 else out[0])
         if self.closing and not replies and self.transport is not None:
             self.transport.close()
         elif self.pending and out:
@@ -203,7 +235,8 @@ class RespConnection(asyncio.Protocol):
     def info_line(self) -> str:
         age = int(time.monotonic() - self.created)
         return (f"id={self.id} addr={self.addr} laddr={self.laddr} name={self.name or ''} "
-                f"age={age} db=0 cmd={self.commands} resp={3 if self.resp3 else 2} "
+                f"age={age} db=0 qbuf={self.parser.buffered()} omem={self.output_size()} cmd={self.commands} "
+                f"resp={3 if self.resp3 else 2} "
                 f"lib-name={self.lib.get('lib-name', '')} lib-ver={self.lib.get('lib-ver', '')}")
 
 
@@ -212,6 +245,12 @@ OUTPUT_HIGH = 8 * 1024 * 1024  # unread reply bytes above which a client's reque
 OUTPUT_LOW = 1024 * 1024  # ... until they are below this
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 WRONGPASS = Error("WRONGPASS invalid username-password pair or user is disabled.")
+
+
+def size(replies: bytes | list[bytes]) -> int:
+    """The bytes of encoded replies: one string, or parts (a large value is kept as it is,
+    never copied into one string, and written with ``writelines``)."""
+    return sum(map(len, replies)) if replies.__class__ is list else len(replies)
 
 
 def may_run(conn: RespConnection) -> bool:
@@ -278,9 +317,9 @@ class RespServer:
         for conn in list(self.connections.values()):
             conn.close()
 
-    def run_each(self, conn: RespConnection, requests: list[list[bytes]], raw: bytes | None) -> None:
+    def run_each(self, conn: RespConnection, requests: list[list[bytes]]) -> None:
         """Run the requests of one chunk of a connection's bytes one by one, queueing their
-        replies. ``raw`` is the chunk itself when it held exactly these requests (else None)."""
+        replies."""
         replies = conn.replies
         execute = self.execute
         for args in requests:

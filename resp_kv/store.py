@@ -297,16 +297,22 @@ class Snapshot:
         self.data = data
         self.sessions = sessions
 
-    def chunks(self, size: int) -> Iterator[tuple[bytes, list[bytes]]]:
-        """The state as (message, flat list) pieces of at most ``size`` entries each:
-        (b"PB.LOAD", [key, value, ...]), then (b"PB.SESSIONS", [client, seq, used, reply, ...])."""
+    def chunks(self, size: int, max_bytes: int) -> Iterator[tuple[bytes, list[bytes]]]:
+        """The state as (message, flat list) pieces of at most ``size`` entries each, and about
+        ``max_bytes`` (a larger entry is a piece of its own): (b"PB.LOAD", [key, value, ...]),
+        then (b"PB.SESSIONS", [client, seq, used, reply, ...])."""
         chunk: list[bytes] = []
+        held = 0
         for key, value in self.data.items():
+            if chunk and held + len(key) + len(value) > max_bytes:
+                yield b"PB.LOAD", chunk
+                chunk, held = [], 0
             chunk.append(key)
             chunk.append(value)
+            held += len(key) + len(value)
             if len(chunk) >= 2 * size:
                 yield b"PB.LOAD", chunk
-                chunk = []
+                chunk, held = [], 0
         if chunk:
             yield b"PB.LOAD", chunk
         chunk = []

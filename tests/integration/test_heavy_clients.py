@@ -6,9 +6,11 @@ on, another client's PING is answered within 200 ms every time and viewd's view 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 
-from procs import wait_settled
+from procs import wait_for, wait_settled
 from watch import Watch
 
 MB = 1024 * 1024
@@ -63,3 +65,59 @@ def test_a_long_pipeline_runs_in_slices_in_order_and_replicates(cluster):
     assert got == expected
     assert p.client().get("n") == b"5000"
     assert p.client().execute_command("DEBUG", "DIGEST") == b.client().execute_command("DEBUG", "DIGEST")
+
+
+BIG_VALUE_CLIENT = """
+import sys, time, redis
+port, size = int(sys.argv[1]), int(sys.argv[2])
+r = redis.Redis(port=port, socket_timeout=60)
+value = bytes(range(256)) * (size // 256)
+started = time.monotonic()
+assert r.set("huge", value)
+print(f"{time.monotonic() - started:.2f}")
+assert r.get("huge") == value
+"""
+
+
+def test_a_100_mb_value_is_stored_replicated_and_survives_failover(cluster):
+    # The value is sent and read back by redis-py in a process of its own, so that the watching
+    # thread here is not held up by this process's own work on 100 MB.
+    c = cluster(servers=2)
+    wait_settled(c)
+    viewnum, primary, backup = c.view()
+    with Watch(c) as watch:
+        done = subprocess.run([sys.executable, "-c", BIG_VALUE_CLIENT, str(c.by_addr(primary).port), str(100 * MB)],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    print(f"100 MB SET acknowledged in {done.stdout.strip()} s; slowest PING by port {watch.slowest}")
+    watch.check()
+    value = bytes(range(256)) * (100 * MB // 256)
+    assert c.by_addr(backup).client(socket_timeout=30).execute_command("DEBUG", "DIGEST") == \
+        c.by_addr(primary).client(socket_timeout=30).execute_command("DEBUG", "DIGEST")
+    c.by_addr(primary).kill()
+    c.wait_view(lambda n, p, b: p == backup, 15, what="the backup promoted")
+    kv = c.by_addr(backup).client(socket_timeout=30)
+    wait_for(lambda: kv.info("replication")["pb_role"] == "primary", what="the new primary serving")
+    assert kv.get("huge") == value
+
+
+def client_field(r, addr: str, name: str) -> int:
+    line = next(line for line in r.execute_command("CLIENT", "LIST").decode().splitlines() if f"addr={addr} " in line)
+    return int(line.split(f" {name}=")[1].split()[0])
+
+
+def test_an_idle_connection_gives_back_its_query_buffer(cluster):
+    c = cluster(servers=1)
+    primary = c.primary()
+    r = primary.client()
+    size = 20 * MB
+    with socket.create_connection(("127.0.0.1", primary.port)) as sock:
+        addr = "%s:%d" % sock.getsockname()
+        sock.sendall(b"*2\r\n$6\r\nEXISTS\r\n$%d\r\n" % size + b"k" * (size - 10))
+        wait_for(lambda: client_field(r, addr, "qbuf") >= size - 10, what="the request half received")
+        sock.sendall(b"k" * 10 + b"\r\n")
+        sock.settimeout(10)
+        assert sock.recv(100) == b":0\r\n"
+        wait_for(lambda: client_field(r, addr, "qbuf") == 0, what="the query buffer given back")
+        sock.sendall(b"*1\r\n$4\r\nPING\r\n")  # still open, and served
+        assert sock.recv(100) == b"+PONG\r\n"

@@ -85,7 +85,7 @@ from linearizability import Op
 from resp_kv import replication as rp
 from resp_kv.keeper import Keeper
 from resp_kv.pbwire import ARITY, NOT_BACKUP
-from resp_kv.protocol import Error, encode, encode_command
+from resp_kv.protocol import Error, encode
 from resp_kv.view import View
 from viewd.core import ViewService
 
@@ -787,7 +787,7 @@ class World:
                     conn.back.append((REP, reply))
                     continue
                 waiter = Waiter(conn, reply, words[1], int(words[2]), core.batch_id + 1, node)
-                if core.propagate(encode_command(words), waiter):
+                if core.propagate([words], waiter):
                     node.turn_open = True
 
     def end_turn(self, node: Node) -> None:
@@ -880,9 +880,10 @@ class World:
             if core.link_conn is not None and core.link_conn is not conn:
                 self.counts["old_conn_msgs"] += 1
             reader = self.reader
-            reader.feed(item[1])
+            reader.feed(b"".join(item[1]))
             args = reader.gets()
-            if ARITY.get(args[0].upper()) != len(args):
+            arity = ARITY.get(args[0].upper(), 0)
+            if not (len(args) == arity or 0 > arity >= -len(args)):
                 reply = Error(f"ERR wrong number of arguments for '{args[0].decode()}' command")
             else:
                 reply = core.on_message(conn, args)

@@ -8,8 +8,8 @@ import tracemalloc
 import pytest
 
 from resp_kv.protocol import (
-    MAX_BULK_LENGTH, MAX_INLINE_SIZE, NULL_ARRAY, Error, ProtocolError, RequestParser, Status, decode_reply, encode,
-    encode_command, split_inline,
+    BIG, MAX_BULK_LENGTH, MAX_INLINE_SIZE, NULL_ARRAY, Error, ProtocolError, RequestParser, Status, decode_reply, encode,
+    Pieces, encode_command, join_large, split_inline,
 )
 
 PIPELINE = [[b"SET", b"k", b"v"], [b"GET", b"k"], [b"MSET", b"a", b"1", b"b", b""], [b"PING"]]
@@ -19,7 +19,7 @@ def feed_all(chunks):
     parser = RequestParser()
     out = []
     for chunk in chunks:
-        out += parser.feed(chunk)
+        out += join_large(parser.feed(chunk))
     return out
 
 
@@ -70,6 +70,32 @@ def test_large_value_across_many_chunks():
     data = encode_command([b"SET", b"k", value]) + encode_command([b"GET", b"k"])
     chunks = [data[i:i + 65536] for i in range(0, len(data), 65536)]
     assert feed_all(chunks) == [[b"SET", b"k", value], [b"GET", b"k"]]
+
+
+def test_large_values_cut_anywhere_parse_the_same():
+    # Values of BIG bytes and more are collected as they come and joined once: every cut, at
+    # the header, inside the value, inside its CRLF, right after it, must give the same requests.
+    big, other = bytes(range(256)) * (BIG // 256), b"y" * (BIG + 3)
+    requests = [[b"SET", b"k", big, b"EX", b"10"], [b"PING"], [b"MSET", b"a", other, b"b", big], [b"GET", b"k"]]
+    data = b"".join(encode_command(r) for r in requests) + b"PING\r\n"
+    first = len(encode_command([b"SET", b"k", big]))  # just past the first large value's CRLF
+    rng = random.Random(7)
+    cuts = [1, 20, 26, first - 3, first - 2, first - 1, first, first + 1, len(data) - 9]
+    cuts += [rng.randrange(1, len(data)) for _ in range(30)]
+    for cut in cuts:
+        assert feed_all([data[:cut], data[cut:]]) == requests + [[b"PING"]], cut
+    pieces = []
+    at = 0
+    while at < len(data):
+        step = rng.choice([1, 2, 3, 100, 65536, 262144])
+        pieces.append(data[at : at + step])
+        at += step
+    assert feed_all(pieces) == requests + [[b"PING"]]
+    parser = RequestParser()
+    assert parser.feed(data[:100]) == [] and not parser.large
+    got = parser.feed(data[100:])
+    assert parser.large and got[0][2].__class__ is Pieces  # for the caller to join, off the loop
+    assert join_large(got) == requests + [[b"PING"]]
 
 
 # Every reply below is what redis-server 7.0 answers to the same bytes (tests/integration/

@@ -5,7 +5,6 @@ import hiredis
 
 from resp_kv import pbwire
 from resp_kv import replication as rp
-from resp_kv.protocol import encode_command
 from resp_kv.replication import Replica
 from resp_kv.view import View
 
@@ -23,7 +22,7 @@ def sent(actions):
     for a in actions:
         if isinstance(a, rp.Send):
             reader = hiredis.Reader()
-            reader.feed(a.message)
+            reader.feed(b"".join(a.message))
             out.append(reader.gets()[0])
     return out
 
@@ -62,7 +61,7 @@ def synced_primary(view=View(2, P, B)):
 
 def write(r, waiter, now=5.0):
     r.turn_time(now)
-    r.propagate(encode_command([b"SET", b"k", waiter.encode()]), waiter)
+    r.propagate([[b"SET", b"k", waiter.encode()]], waiter)
     r.end_turn()
     return r.batch_id
 
@@ -278,7 +277,7 @@ def test_the_resume_point_skips_what_the_backup_holds():
     actions = r.take_actions()
     assert [a.waiters for a in actions if isinstance(a, rp.Release)] == [["w1"]]
     assert sent(actions) == [pbwire.BATCH]
-    assert pbwire.batch(2, 2, 5.0, encode_command([b"SET", b"k", b"w2"])) in [a.message for a in actions if isinstance(a, rp.Send)]
+    assert pbwire.batch(2, 2, 5.0, [[b"SET", b"k", b"w2"]]) in [a.message for a in actions if isinstance(a, rp.Send)]
 
 
 def test_a_silent_backup_is_given_up_and_linked_again():
@@ -291,6 +290,19 @@ def test_a_silent_backup_is_given_up_and_linked_again():
     r.tick(11.5)
     actions = r.take_actions()
     assert rp.Disconnect(link) in actions and any(isinstance(a, rp.Connect) for a in actions)
+
+
+def test_a_large_message_gives_the_backup_time_in_proportion_to_its_size():
+    r, link = synced_primary()
+    r.tick(10.0)
+    r.turn_time(10.0)
+    r.propagate([[b"SET", b"k", b"x" * (2 * rp.LINK_RATE)]], "w1")  # two seconds' worth
+    r.end_turn()
+    r.take_actions()
+    r.tick(12.5)
+    assert not r.take_actions()  # 1 s, and 2 s for the size: still waiting
+    r.tick(13.5)
+    assert rp.Disconnect(link) in r.take_actions()
 
 
 def test_without_a_backup_waiting_replies_are_released_and_when_deposed_they_fail():
@@ -332,13 +344,13 @@ def test_backup_refuses_other_senders_older_views_and_unknown_views():
 def receive_state(r, conn="link", view=2, covers=0):
     assert r.on_message(conn, msg("PB.RESUME", view, P)).startswith(pbwire.NOT_SYNCED)
     assert r.on_message(conn, msg("PB.SYNC", view, covers)) == "OK"
-    assert r.on_message(conn, [b"PB.LOAD", b"%d" % view, encode_command([b"k", b"v"])]) == "OK"
+    assert r.on_message(conn, [b"PB.LOAD", b"%d" % view, b"k", b"v"]) == "OK"
     return r
 
 
 def test_a_backup_holds_batches_during_a_transfer_and_applies_them_after_it():
     r = receive_state(backup_of())
-    batch = [b"PB.BATCH", b"2", b"1", b"3.5", encode_command([b"SET", b"a", b"1"])]
+    batch = [b"PB.BATCH", b"2", b"1", b"3.5", b"3", b"SET", b"a", b"1"]
     actions = [a for a in r.take_actions() if not isinstance(a, rp.Log)]
     assert actions == [rp.BeginStaging(), rp.Stage(pbwire.LOAD, [b"k", b"v"])]
     assert r.on_message("link", batch) == "QUEUED"
@@ -355,7 +367,7 @@ def test_a_backup_applies_batches_once_and_in_order():
     r = receive_state(backup_of(), covers=4)
     r.on_message("link", msg("PB.SYNCED", 2))
     r.take_actions()
-    batch = lambda n: [b"PB.BATCH", b"2", b"%d" % n, b"1.0", encode_command([b"INCR", b"n"])]
+    batch = lambda n: [b"PB.BATCH", b"2", b"%d" % n, b"1.0", b"2", b"INCR", b"n"]
     assert r.on_message("link", batch(4)) == "OK"  # covered by the snapshot: nothing to do
     assert r.on_message("link", batch(6)).startswith(pbwire.NOT_SYNCED)  # 5 is missing
     assert r.on_message("link", batch(5)) == "OK"
@@ -368,7 +380,7 @@ def test_a_backup_takes_messages_only_on_the_connection_last_resumed_on():
     r = receive_state(backup_of())
     r.on_message("link", msg("PB.SYNCED", 2))
     assert r.on_message("link2", msg("PB.RESUME", 2, P)) == [0, b"synced"]
-    batch = [b"PB.BATCH", b"2", b"1", b"1.0", encode_command([b"SET", b"a", b"1"])]
+    batch = [b"PB.BATCH", b"2", b"1", b"1.0", b"3", b"SET", b"a", b"1"]
     assert r.on_message("link", batch).startswith(pbwire.NOT_SYNCED)
     assert r.on_message("intruder", msg("PB.SYNCED", 2)).startswith(pbwire.NOT_SYNCED)
 
@@ -376,7 +388,7 @@ def test_a_backup_takes_messages_only_on_the_connection_last_resumed_on():
 def test_a_backup_keeps_its_state_while_a_second_transfer_comes_in_and_breaks():
     r = receive_state(backup_of())
     r.on_message("link", msg("PB.SYNCED", 2))
-    batch = [b"PB.BATCH", b"2", b"1", b"1.0", encode_command([b"SET", b"a", b"1"])]
+    batch = [b"PB.BATCH", b"2", b"1", b"1.0", b"3", b"SET", b"a", b"1"]
     r.on_message("link", batch)
     r.take_actions()
     # The primary starts over on a new link and sends the state again.
@@ -390,8 +402,9 @@ def test_a_backup_keeps_its_state_while_a_second_transfer_comes_in_and_breaks():
 
 def test_malformed_messages_are_refused_with_an_error():
     r = receive_state(backup_of())
-    assert r.on_message("link", [b"PB.BATCH", b"2", b"x", b"1.0", b""]).startswith("ERR malformed")
-    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"now", b""]).startswith("ERR malformed")
-    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", b"+PING\r\n"]).startswith("ERR malformed")
-    assert r.on_message("link", [b"PB.LOAD", b"2", encode_command([b"k"])]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.BATCH", b"2", b"x", b"1.0", b"1", b"PING"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"now", b"1", b"PING"]).startswith("ERR malformed")
+    for counts in (b"2", b"0,1", b"x", b"", b"1,"):  # the counts must cut the words exactly
+        assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", counts, b"PING"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.LOAD", b"2", b"k"]).startswith("ERR malformed")
     assert r.on_message("link", [b"PB.SESSIONS", b"2", b"garbage"]).startswith("ERR malformed")

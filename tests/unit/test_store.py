@@ -106,13 +106,21 @@ def test_snapshot_is_a_frozen_copy_in_chunks():
         once(s, b"client%d" % n, 1, "GET", "k0", now=1.5)
     snap = s.snapshot()
     run(s, "SET", "k0", "changed")
-    chunks = list(snap.chunks(4))
+    chunks = list(snap.chunks(4, 1 << 20))
     assert [(kind, len(c)) for kind, c in chunks] == [
         (b"PB.LOAD", 8), (b"PB.LOAD", 8), (b"PB.LOAD", 4), (b"PB.SESSIONS", 16), (b"PB.SESSIONS", 4)]
     flat = [x for kind, c in chunks if kind == b"PB.LOAD" for x in c]
     assert dict(zip(flat[::2], flat[1::2]))[b"k0"] == b"v0"
     sessions = [x for kind, c in chunks if kind == b"PB.SESSIONS" for x in c]
     assert sessions[:4] == [b"client0", b"1", b"1.5", b"$2\r\nv0\r\n"]
+
+
+def test_snapshot_chunks_are_bounded_in_bytes_too_and_a_large_value_goes_alone():
+    s = Store()
+    for key, size in ((b"a", 400), (b"b", 400), (b"c", 400), (b"big", 5000), (b"d", 10)):
+        s.data[key] = b"x" * size
+    chunks = [c for kind, c in s.snapshot().chunks(1000, 1000)]
+    assert [c[::2] for c in chunks] == [[b"a", b"b"], [b"c"], [b"big"], [b"d"]]
 
 
 def test_the_exactly_once_table_is_bounded_in_bytes_counting_ids_and_replies():
