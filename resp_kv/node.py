@@ -194,14 +194,15 @@ class Node:
 
     # ------------------------------------------------------------------ clients
 
-    def execute_chunk(self, conn, requests) -> None:
-        """Run one chunk of a client's requests (the hot path).
+    def execute_chunk(self, conn, requests, raw) -> None:
+        """Run one chunk of a client's requests (the hot path); ``raw`` is the chunk's bytes
+        if it held exactly these requests.
 
         On a primary with a backup, the data commands join this event-loop turn's batch, and
         the chunk's replies wait, as one, for the backup to hold the batch."""
         replica = self.replica
         if not (replica.serving and conn.authenticated):
-            return self.server.run_each(conn, requests)  # READONLY or NOAUTH, one by one
+            return self.server.run_each(conn, requests, raw)  # READONLY or NOAUTH, one by one
         backup = replica.view.backup
         store = self.keeper.store
         store.now = replica.turn_time(time.time()) if backup else time.time()
@@ -229,7 +230,7 @@ class Node:
             else:
                 append(encode(reply, conn.resp3))
             if conn.closing:  # QUIT: the rest of the chunk is not run, so not forwarded either
-                requests = requests[:ran]
+                requests, raw = requests[:ran], None
                 break
         self.stats["data_commands"] += data_commands
         replies = out if large else b"".join(out)
@@ -237,8 +238,10 @@ class Node:
             conn.replies.append(replies)
             return
         # The backup runs the requests as they came (only the data commands do anything there).
+        large = []
+        frames = raw if raw is not None else pbwire.frames(requests, large)
         reply = Deferred(conn, replies, len(requests))
-        if replica.propagate(requests, reply):
+        if replica.propagate(frames, large, reply):
             asyncio.get_running_loop().call_soon(self._end_turn)
         conn.replies.append(reply)
 

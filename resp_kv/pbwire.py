@@ -4,16 +4,18 @@ One primary opens one connection (a *link*) into its backup per attempt; every m
 on it is one RESP request and one reply, in order:
 
     PB.RESUME <view> <primary>          -> [last batch held, "synced"]  (or a refusal)
-    PB.BATCH <view> <id> <now> <counts> <word> ...  -> +OK (applied) | +QUEUED (held until the state is in)
+    PB.BATCH <view> <id> <now> <reqs> <large> ...  -> +OK (applied) | +QUEUED (held until the state is in)
     PB.SYNC <view> <covers>             -> +OK: a state transfer starts; it covers batches <= covers
     PB.LOAD <view> <key> <value> ...    -> +OK: a chunk of the data
     PB.SESSIONS <view> <client> <seq> <used> <reply> ...  -> +OK: a chunk of the exactly-once table
     PB.SYNCED <view>                    -> :N: the transfer is complete; the backup holds batch N
 
-A batch carries the clients' requests word by word, ``<counts>`` saying how many words each
-has (``3,2,3``): nothing is nested, so a large value is parsed once on the backup and sent
-without being copied on the primary (messages are lists of parts, for ``writelines``). A
-refusal is an error whose
+``<reqs>`` is the clients' requests as RESP multibulk frames, back to back (as they came, when
+they came as exactly that), except that each word of ``BIG`` bytes or more is an integer
+element (``:0``, which no client request can hold) standing for the next ``<large>`` word: a
+large value crosses as a word of its own, never copied on the primary (messages are lists of
+parts, for ``writelines``) and parsed once on the backup. Chunks carry their items as words.
+A refusal is an error whose
 first word tells the primary what to do: NOTBACKUP (the backup knows a newer view, or the sender
 is not its primary: fence), TRYAGAIN (the backup has not heard of this view yet: try again
 soon), NOTSYNCED (anything else: open a new link, and send the state if the backup lacks it).
@@ -27,7 +29,7 @@ from itertools import chain
 
 import hiredis
 
-from .protocol import decode_reply, encode_command_parts
+from .protocol import BIG, decode_reply, encode_command_parts
 
 RESUME = b"PB.RESUME"
 BATCH = b"PB.BATCH"
@@ -37,7 +39,7 @@ SESSIONS = b"PB.SESSIONS"
 SYNCED = b"PB.SYNCED"
 
 # name -> arity (Redis's convention: the exact number of words, the name included; -n: at least n)
-ARITY = {RESUME: 3, BATCH: -6, SYNC: 3, LOAD: -4, SESSIONS: -6, SYNCED: 2}
+ARITY = {RESUME: 3, BATCH: -5, SYNC: 3, LOAD: -4, SESSIONS: -6, SYNCED: 2}
 
 NOT_BACKUP = "NOTBACKUP"
 TRY_AGAIN = "TRYAGAIN"
@@ -58,11 +60,26 @@ def resume(viewnum: int, primary: str) -> list[bytes]:
     return encode_command_parts((RESUME, b"%d" % viewnum, primary.encode()))
 
 
-def batch(viewnum: int, batch_id: int, now: float, requests: list[list[bytes]]) -> list[bytes]:
-    words = [BATCH, b"%d" % viewnum, b"%d" % batch_id, repr(now).encode(),
-             b",".join([b"%d" % len(request) for request in requests])]
-    words += chain.from_iterable(requests)
-    return encode_command_parts(words)
+LARGE = b":0\r\n"  # in <reqs>: the next <large> word
+
+
+def frames(requests: list[list[bytes]], large: list[bytes]) -> bytes:
+    """``requests`` as a batch's ``<reqs>``; their words of ``BIG`` bytes or more are appended
+    to ``large`` instead."""
+    out = []
+    for args in requests:
+        out.append(b"*%d\r\n" % len(args))
+        for arg in args:
+            if len(arg) < BIG:
+                out.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+            else:
+                out.append(LARGE)
+                large.append(arg)
+    return b"".join(out)
+
+
+def batch(viewnum: int, batch_id: int, now: float, reqs: bytes, large: list[bytes]) -> list[bytes]:
+    return encode_command_parts((BATCH, b"%d" % viewnum, b"%d" % batch_id, repr(now).encode(), reqs, *large))
 
 
 def sync(viewnum: int, covers: int) -> list[bytes]:
@@ -95,20 +112,36 @@ def timestamp(raw: bytes) -> float:
         raise Malformed(f"not a time: {raw[:32]!r}") from None
 
 
-def requests(counts: bytes, words: list[bytes]) -> list[list[bytes]]:
-    """The client requests a PB.BATCH carries: ``words`` cut as ``counts`` says."""
-    try:
-        sizes = [int(n) for n in counts.split(b",")]
-    except ValueError:
-        raise Malformed(f"not a list of word counts: {counts[:32]!r}") from None
-    if min(sizes) < 1 or sum(sizes) != len(words):
-        raise Malformed("a batch's word counts do not add up to its words")
+def requests(reqs: bytes, large: list[bytes]) -> list[list[bytes]]:
+    """The client requests a PB.BATCH carries, each ``:0`` in them replaced by the next
+    ``large`` word."""
+    reader = hiredis.Reader()
+    reader.feed(reqs)
     found = []
-    start = 0
-    for size in sizes:
-        found.append(words[start : start + size])
-        start += size
+    try:
+        while (req := reader.gets()) is not False:
+            if req.__class__ is not list or not req:
+                raise Malformed("a batch holds something that is not a request")
+            found.append(req)
+    except hiredis.ProtocolError as exc:
+        raise Malformed(f"a batch is not RESP: {exc}") from None
+    if (found and set(map(type, chain.from_iterable(found))) != {bytes}) or large:
+        _put_large(found, large)
     return found
+
+
+def _put_large(found: list[list], large: list[bytes]) -> None:
+    words = iter(large)
+    for args in found:
+        for i, arg in enumerate(args):
+            if arg.__class__ is int and arg == 0:
+                args[i] = next(words, None)
+                if args[i] is None:
+                    raise Malformed("a batch stands for more large words than it carries")
+            elif arg.__class__ is not bytes:
+                raise Malformed("a batch holds a request whose words are not bulk strings")
+    if next(words, None) is not None:
+        raise Malformed("a batch carries large words it does not use")
 
 
 def pairs(items: list[bytes]) -> list[bytes]:

@@ -29,7 +29,7 @@ dead), and a primary whose backup has not yet held the full state in this view p
 view it acknowledged (so viewd cannot move on before the backup is ready). Once the backup held
 the full state the view stays acknowledged: a later link just starts over.
 
-The primary. Each event-loop turn's data commands (the clients' requests as parsed, with the
+The primary. Each event-loop turn's data commands (the clients' requests as they came, with the
 turn's time, which commands also use on the backup) become one numbered batch, kept until the
 backup holds it. Per view with a backup, the primary opens a link: ``PB.RESUME`` asks what the
 backup holds; it answers the last batch it holds if it holds the view's state, and the primary
@@ -193,7 +193,8 @@ class Replica:
         # primary
         self.backup_ready = 0  # the view whose backup has held the full state
         self.batch_id = 0
-        self._turn: list[list[bytes]] = []  # this turn's requests
+        self._turn: list[bytes] = []  # this turn's requests (RESP frames) ...
+        self._turn_large: list[bytes] = []  # ... and their large words
         self._turn_waiters: list = []
         self._turn_now = 0.0
         self.unacked: deque = deque()  # (batch id, requests, now, waiters)
@@ -303,12 +304,14 @@ class Replica:
             self._turn_now = now
         return self._turn_now
 
-    def propagate(self, requests: list[list[bytes]], waiter) -> bool:
-        """A client's requests (as parsed; the backup runs the data commands among them) and
-        what waits for them join this turn's batch. Returns True for the first of the turn:
-        the shell calls :meth:`end_turn` once the turn is over."""
+    def propagate(self, frames: bytes, large: list[bytes], waiter) -> bool:
+        """A client's requests (RESP frames, their large words apart: ``pbwire.frames``; the
+        backup runs the data commands among them) and what waits for them join this turn's
+        batch. Returns True for the first of the turn: the shell calls :meth:`end_turn` once
+        the turn is over."""
         first = not self._turn
-        self._turn += requests
+        self._turn.append(frames)
+        self._turn_large += large
         self._turn_waiters.append(waiter)
         return first
 
@@ -317,17 +320,17 @@ class Replica:
         if not self._turn:
             return
         self.batch_id += 1
-        entry = (self.batch_id, self._turn, self._turn_now, self._turn_waiters)
-        self._turn, self._turn_waiters = [], []
+        entry = (self.batch_id, (b"".join(self._turn), self._turn_large), self._turn_now, self._turn_waiters)
+        self._turn, self._turn_large, self._turn_waiters = [], [], []
         self.unacked.append(entry)
         link = self.link
         if link is not None and link.phase in ("syncing", "forwarding"):
             self._send_batch(link, entry)
 
     def _send_batch(self, link: _Link, entry) -> None:
-        batch_id, requests, now, _ = entry
+        batch_id, (reqs, large), now, _ = entry
         self.stats["forwarded_batches"] += 1
-        self._send(link, "batch", batch_id, pbwire.batch(link.viewnum, batch_id, now, requests))
+        self._send(link, "batch", batch_id, pbwire.batch(link.viewnum, batch_id, now, reqs, large))
 
     def _release_upto(self, batch_id: int) -> None:
         unacked = self.unacked
@@ -506,7 +509,7 @@ class Replica:
                 return Error(refusal)
             if name == pbwire.BATCH:
                 return self._on_batch(viewnum, pbwire.number(args[2]), pbwire.timestamp(args[3]),
-                                      pbwire.requests(args[4], args[5:]))
+                                      pbwire.requests(args[4], args[5:]))  # (reqs, large words)
             if name == pbwire.SYNC:
                 return self._on_sync(viewnum, pbwire.number(args[2]))
             if name in (pbwire.LOAD, pbwire.SESSIONS):

@@ -117,16 +117,18 @@ class RespConnection(asyncio.Protocol):
         if self.parser.large:
             self._join_then_run(requests)
         else:
-            self._run(requests)
+            self._run(requests, data if self.parser.exact else None)
 
-    def _run(self, requests: list[list[bytes]]) -> None:
+    def _run(self, requests: list[list[bytes]], raw: bytes | None = None) -> None:
+        """Run requests parsed from this client's bytes; ``raw`` is those bytes when they were
+        exactly these requests (else None)."""
         if requests and not self.closing:
             self.commands += len(requests)
             if self.pending or len(requests) > SLICE:
                 self.pending.extend(requests)  # a long pipeline: run it in slices
                 self._run_pending()
                 return
-            self.server.execute_chunk(self, requests)
+            self.server.execute_chunk(self, requests, raw)
         self._end_of_input()
         self.flush()
 
@@ -158,7 +160,7 @@ class RespConnection(asyncio.Protocol):
         self.transport.pause_reading()
         if pending and not self.closing and self.output_size() < OUTPUT_HIGH:
             batch = [pending.popleft() for _ in range(min(SLICE, len(pending)))]
-            self.server.execute_chunk(self, batch)
+            self.server.execute_chunk(self, batch, None)
             if self.closing:  # QUIT: what came after it is not run
                 pending.clear()
             self.flush()
@@ -317,9 +319,9 @@ class RespServer:
         for conn in list(self.connections.values()):
             conn.close()
 
-    def run_each(self, conn: RespConnection, requests: list[list[bytes]]) -> None:
+    def run_each(self, conn: RespConnection, requests: list[list[bytes]], raw: bytes | None) -> None:
         """Run the requests of one chunk of a connection's bytes one by one, queueing their
-        replies."""
+        replies. ``raw`` is the chunk itself when it held exactly these requests (else None)."""
         replies = conn.replies
         execute = self.execute
         for args in requests:

@@ -69,7 +69,7 @@ def test_a_client_cannot_overwrite_or_feed_the_backup(cluster):
     assert raw(b, "PB.SYNC", viewnum, 1000000000).startswith("NOPERM this connection has not proved")
     assert raw(b, "PB.LOAD", viewnum, "planted", "x").startswith("NOPERM this connection has not proved")
     assert raw(b, "PB.SYNCED", viewnum).startswith("NOPERM this connection has not proved")
-    batch = ("3", "SET", "planted", "y")
+    batch = (b"*3\r\n$3\r\nSET\r\n$7\r\nplanted\r\n$1\r\ny\r\n",)
     assert raw(b, "PB.BATCH", viewnum, 1, "1.0", *batch).startswith("NOPERM this connection has not proved")
     # The same on one connection, as a hand-made link would do it.
     conn = Raw(b)

@@ -85,7 +85,7 @@ from linearizability import Op
 from resp_kv import replication as rp
 from resp_kv.keeper import Keeper
 from resp_kv.pbwire import ARITY, NOT_BACKUP
-from resp_kv.protocol import Error, encode
+from resp_kv.protocol import Error, encode, encode_command
 from resp_kv.view import View
 from viewd.core import ViewService
 
@@ -787,7 +787,7 @@ class World:
                     conn.back.append((REP, reply))
                     continue
                 waiter = Waiter(conn, reply, words[1], int(words[2]), core.batch_id + 1, node)
-                if core.propagate([words], waiter):
+                if core.propagate(encode_command(words), [], waiter):
                     node.turn_open = True
 
     def end_turn(self, node: Node) -> None:

@@ -5,6 +5,7 @@ import hiredis
 
 from resp_kv import pbwire
 from resp_kv import replication as rp
+from resp_kv.protocol import BIG, encode_command
 from resp_kv.replication import Replica
 from resp_kv.view import View
 
@@ -61,7 +62,7 @@ def synced_primary(view=View(2, P, B)):
 
 def write(r, waiter, now=5.0):
     r.turn_time(now)
-    r.propagate([[b"SET", b"k", waiter.encode()]], waiter)
+    r.propagate(encode_command([b"SET", b"k", waiter.encode()]), [], waiter)
     r.end_turn()
     return r.batch_id
 
@@ -277,7 +278,7 @@ def test_the_resume_point_skips_what_the_backup_holds():
     actions = r.take_actions()
     assert [a.waiters for a in actions if isinstance(a, rp.Release)] == [["w1"]]
     assert sent(actions) == [pbwire.BATCH]
-    assert pbwire.batch(2, 2, 5.0, [[b"SET", b"k", b"w2"]]) in [a.message for a in actions if isinstance(a, rp.Send)]
+    assert pbwire.batch(2, 2, 5.0, encode_command([b"SET", b"k", b"w2"]), []) in [a.message for a in actions if isinstance(a, rp.Send)]
 
 
 def test_a_silent_backup_is_given_up_and_linked_again():
@@ -296,7 +297,8 @@ def test_a_large_message_gives_the_backup_time_in_proportion_to_its_size():
     r, link = synced_primary()
     r.tick(10.0)
     r.turn_time(10.0)
-    r.propagate([[b"SET", b"k", b"x" * (2 * rp.LINK_RATE)]], "w1")  # two seconds' worth
+    large = []
+    r.propagate(pbwire.frames([[b"SET", b"k", b"x" * (2 * rp.LINK_RATE)]], large), large, "w1")  # 2 s worth
     r.end_turn()
     r.take_actions()
     r.tick(12.5)
@@ -350,7 +352,7 @@ def receive_state(r, conn="link", view=2, covers=0):
 
 def test_a_backup_holds_batches_during_a_transfer_and_applies_them_after_it():
     r = receive_state(backup_of())
-    batch = [b"PB.BATCH", b"2", b"1", b"3.5", b"3", b"SET", b"a", b"1"]
+    batch = [b"PB.BATCH", b"2", b"1", b"3.5", encode_command([b"SET", b"a", b"1"])]
     actions = [a for a in r.take_actions() if not isinstance(a, rp.Log)]
     assert actions == [rp.BeginStaging(), rp.Stage(pbwire.LOAD, [b"k", b"v"])]
     assert r.on_message("link", batch) == "QUEUED"
@@ -367,7 +369,7 @@ def test_a_backup_applies_batches_once_and_in_order():
     r = receive_state(backup_of(), covers=4)
     r.on_message("link", msg("PB.SYNCED", 2))
     r.take_actions()
-    batch = lambda n: [b"PB.BATCH", b"2", b"%d" % n, b"1.0", b"2", b"INCR", b"n"]
+    batch = lambda n: [b"PB.BATCH", b"2", b"%d" % n, b"1.0", encode_command([b"INCR", b"n"])]
     assert r.on_message("link", batch(4)) == "OK"  # covered by the snapshot: nothing to do
     assert r.on_message("link", batch(6)).startswith(pbwire.NOT_SYNCED)  # 5 is missing
     assert r.on_message("link", batch(5)) == "OK"
@@ -376,11 +378,26 @@ def test_a_backup_applies_batches_once_and_in_order():
     assert r.on_message("link2", msg("PB.RESUME", 2, P)) == [5, b"synced"]
 
 
+def test_a_batch_carries_large_words_apart_and_the_backup_puts_them_back():
+    r = receive_state(backup_of())
+    r.on_message("link", msg("PB.SYNCED", 2))
+    r.take_actions()
+    big, other = b"x" * BIG, b"y" * (BIG + 1)
+    large = []
+    reqs = pbwire.frames([[b"SET", b"a", big], [b"GET", b"a"], [b"MSET", b"b", other, b"c", b"small"]], large)
+    assert large == [big, other] and len(reqs) < 100  # the large words are not in the frames
+    message = b"".join(pbwire.batch(2, 1, 1.0, reqs, large))
+    reader = hiredis.Reader()
+    reader.feed(message)
+    assert r.on_message("link", reader.gets()) == "OK"
+    assert of(r, rp.Apply)[0].requests == [[b"SET", b"a", big], [b"GET", b"a"], [b"MSET", b"b", other, b"c", b"small"]]
+
+
 def test_a_backup_takes_messages_only_on_the_connection_last_resumed_on():
     r = receive_state(backup_of())
     r.on_message("link", msg("PB.SYNCED", 2))
     assert r.on_message("link2", msg("PB.RESUME", 2, P)) == [0, b"synced"]
-    batch = [b"PB.BATCH", b"2", b"1", b"1.0", b"3", b"SET", b"a", b"1"]
+    batch = [b"PB.BATCH", b"2", b"1", b"1.0", encode_command([b"SET", b"a", b"1"])]
     assert r.on_message("link", batch).startswith(pbwire.NOT_SYNCED)
     assert r.on_message("intruder", msg("PB.SYNCED", 2)).startswith(pbwire.NOT_SYNCED)
 
@@ -388,7 +405,7 @@ def test_a_backup_takes_messages_only_on_the_connection_last_resumed_on():
 def test_a_backup_keeps_its_state_while_a_second_transfer_comes_in_and_breaks():
     r = receive_state(backup_of())
     r.on_message("link", msg("PB.SYNCED", 2))
-    batch = [b"PB.BATCH", b"2", b"1", b"1.0", b"3", b"SET", b"a", b"1"]
+    batch = [b"PB.BATCH", b"2", b"1", b"1.0", encode_command([b"SET", b"a", b"1"])]
     r.on_message("link", batch)
     r.take_actions()
     # The primary starts over on a new link and sends the state again.
@@ -402,9 +419,13 @@ def test_a_backup_keeps_its_state_while_a_second_transfer_comes_in_and_breaks():
 
 def test_malformed_messages_are_refused_with_an_error():
     r = receive_state(backup_of())
-    assert r.on_message("link", [b"PB.BATCH", b"2", b"x", b"1.0", b"1", b"PING"]).startswith("ERR malformed")
-    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"now", b"1", b"PING"]).startswith("ERR malformed")
-    for counts in (b"2", b"0,1", b"x", b"", b"1,"):  # the counts must cut the words exactly
-        assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", counts, b"PING"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.BATCH", b"2", b"x", b"1.0", b""]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"now", b""]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", b"+PING\r\n"]).startswith("ERR malformed")
+    # A large word stands in for each ":0" element, no more, no fewer.
+    two = b"*3\r\n$3\r\nSET\r\n:0\r\n:0\r\n"
+    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", two, b"k"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", two, b"k", b"v", b"w"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", b"*2\r\n$3\r\nGET\r\n:1\r\n"]).startswith("ERR malformed")
     assert r.on_message("link", [b"PB.LOAD", b"2", b"k"]).startswith("ERR malformed")
     assert r.on_message("link", [b"PB.SESSIONS", b"2", b"garbage"]).startswith("ERR malformed")
