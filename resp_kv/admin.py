@@ -5,6 +5,7 @@ from its own state, in Redis's shapes. They read the node; they change nothing b
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import time
 
@@ -12,6 +13,13 @@ from .commands import unknown_subcommand
 from .daemon import parse_address
 from .protocol import OK, Error, Status
 from .respserver import REDIS_VERSION, format_info
+
+
+def keyspace_line(db, now_ms: int) -> str:
+    """INFO keyspace's line for a database; avg_ttl from up to 1000 of its expiry times."""
+    sample = list(itertools.islice(db.expires.values(), 1000))
+    avg_ttl = sum(max(when - now_ms, 0) for when in sample) // len(sample) if sample else 0
+    return f"keys={len(db.data)},expires={len(db.expires)},avg_ttl={avg_ttl}"
 
 
 class AdminCommands:
@@ -33,6 +41,7 @@ class AdminCommands:
             "Clients": {"connected_clients": len(node.server.connections)},
             "Stats": {"total_commands_processed": sum(c.commands for c in node.server.connections.values()),
                       **node.stats, **r.stats,
+                      "expired_keys": store.expired_keys,
                       "exactly_once_clients": len(sessions),
                       "exactly_once_memory_bytes": sessions.memory()},
             "Replication": {
@@ -44,7 +53,7 @@ class AdminCommands:
                 "connected_slaves": 1 if r.serving and r.backup_synced else 0,
                 "unacknowledged_batches": len(r.unacked),
             },
-            "Keyspace": {"db0": f"keys={len(store.data)},expires=0,avg_ttl=0"} if store.data else {},
+            "Keyspace": {f"db{db.index}": keyspace_line(db, int(time.time() * 1000)) for db in store.dbs if db.data},
         }
         return format_info(sections, args[1:])
 
@@ -66,7 +75,7 @@ class AdminCommands:
         sub = args[1].upper()
         if sub == b"GET" and len(args) >= 3:
             s = node.settings
-            settings = {"save": "", "appendonly": "no", "databases": "1", "port": str(s.port), "bind": s.bind,
+            settings = {"save": "", "appendonly": "no", "databases": "16", "port": str(s.port), "bind": s.bind,
                         "advertise": s.advertise, "viewd": s.viewd, "ping-interval": str(s.ping_interval),
                         "session-ttl": str(s.session_ttl), "max-sessions": str(s.max_sessions),
                         "max-sessions-memory": str(s.max_sessions_memory),

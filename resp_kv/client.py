@@ -28,7 +28,7 @@ from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
 from .commands import DATA_COMMANDS
 from .daemon import parse_address
 
-DATA = frozenset(cmd.name for cmd in DATA_COMMANDS)
+DATA = frozenset(cmd.name for cmd in DATA_COMMANDS if "connection" not in cmd.flags)
 RETRYABLE = (ConnectionError, TimeoutError, ReadOnlyError)
 DEFAULT_SOCKET_TIMEOUT = 2.0
 # The options that also apply to the connection to viewd (the servers get every option).

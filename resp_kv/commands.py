@@ -64,24 +64,65 @@ CONNECTION_COMMANDS = [
     c("QUIT", -1, "connection fast no-auth"),
     c("HELLO", -1, "connection fast no-auth"),
     c("CLIENT", -2, "connection"),
-    c("SELECT", 2, "connection fast"),
+    c("SELECT", 2, "connection fast"),  # viewd's; pbd's is among the data commands
     c("COMMAND", -1, "connection"),
 ]
 
-# The key/value store's data commands: store methods, replicated in order.
+# The key/value store's data commands: store methods (resp_kv/keyspace/), replicated in order.
+# Arity, flags and key positions as Redis 7.0's src/commands/*.json.
+TWO_KEYS = (1, 2, 1)
 DATA_COMMANDS = [
+    # strings
     c("GET", 2, "readonly fast", keys=ONE_KEY),
-    c("SET", 3, "write", keys=ONE_KEY),
-    c("PUTHASH", 3, "write", keys=ONE_KEY),
-    c("DEL", -2, "write", keys=ALL_KEYS),
-    c("EXISTS", -2, "readonly fast", keys=ALL_KEYS),
+    c("SET", -3, "write denyoom", keys=ONE_KEY),
+    c("SETNX", 3, "write denyoom fast", keys=ONE_KEY),
+    c("SETEX", 4, "write denyoom", keys=ONE_KEY),
+    c("PSETEX", 4, "write denyoom", keys=ONE_KEY),
+    c("GETSET", 3, "write denyoom fast", keys=ONE_KEY),
+    c("GETDEL", 2, "write fast", keys=ONE_KEY),
+    c("GETEX", -2, "write fast", keys=ONE_KEY),
     c("MGET", -2, "readonly fast", keys=ALL_KEYS),
-    c("MSET", -3, "write", keys=(1, -1, 2)),
-    c("INCR", 2, "write fast", keys=ONE_KEY),
-    c("INCRBY", 3, "write fast", keys=ONE_KEY),  # redis-py's incr() sends INCRBY
-    c("DECR", 2, "write fast", keys=ONE_KEY),
-    c("DECRBY", 3, "write fast", keys=ONE_KEY),
+    c("MSET", -3, "write denyoom", keys=(1, -1, 2)),
+    c("MSETNX", -3, "write denyoom", keys=(1, -1, 2)),
+    c("APPEND", 3, "write denyoom fast", keys=ONE_KEY),
+    c("STRLEN", 2, "readonly fast", keys=ONE_KEY),
+    c("GETRANGE", 4, "readonly", keys=ONE_KEY),
+    c("SUBSTR", 4, "readonly", keys=ONE_KEY),
+    c("SETRANGE", 4, "write denyoom", keys=ONE_KEY),
+    c("INCR", 2, "write denyoom fast", keys=ONE_KEY),
+    c("DECR", 2, "write denyoom fast", keys=ONE_KEY),
+    c("INCRBY", 3, "write denyoom fast", keys=ONE_KEY),
+    c("DECRBY", 3, "write denyoom fast", keys=ONE_KEY),
+    c("INCRBYFLOAT", 3, "write denyoom fast", keys=ONE_KEY),
+    c("PUTHASH", 3, "write", keys=ONE_KEY),
+    # keys
+    c("DEL", -2, "write", keys=ALL_KEYS),
+    c("UNLINK", -2, "write fast", keys=ALL_KEYS),
+    c("EXISTS", -2, "readonly fast", keys=ALL_KEYS),
+    c("TOUCH", -2, "readonly fast", keys=ALL_KEYS),
+    c("TYPE", 2, "readonly fast", keys=ONE_KEY),
+    c("RENAME", 3, "write", keys=TWO_KEYS),
+    c("RENAMENX", 3, "write fast", keys=TWO_KEYS),
+    c("COPY", -3, "write denyoom", keys=TWO_KEYS),
+    c("MOVE", 3, "write fast", keys=ONE_KEY),
+    c("RANDOMKEY", 1, "readonly"),
+    c("KEYS", 2, "readonly"),
+    c("SCAN", -2, "readonly"),
+    # expiry
+    c("EXPIRE", -3, "write fast", keys=ONE_KEY),
+    c("PEXPIRE", -3, "write fast", keys=ONE_KEY),
+    c("EXPIREAT", -3, "write fast", keys=ONE_KEY),
+    c("PEXPIREAT", -3, "write fast", keys=ONE_KEY),
+    c("TTL", 2, "readonly fast", keys=ONE_KEY),
+    c("PTTL", 2, "readonly fast", keys=ONE_KEY),
+    c("EXPIRETIME", 2, "readonly fast", keys=ONE_KEY),
+    c("PEXPIRETIME", 2, "readonly fast", keys=ONE_KEY),
+    c("PERSIST", 2, "write fast", keys=ONE_KEY),
+    # databases (SELECT is the connection's, but it travels with the requests to the backup)
+    c("SELECT", 2, "connection loading stale fast"),
+    c("SWAPDB", 3, "write fast"),
     c("DBSIZE", 1, "readonly fast"),
+    c("FLUSHDB", -1, "write"),
     c("FLUSHALL", -1, "write"),
 ]
 

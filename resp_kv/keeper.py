@@ -36,6 +36,7 @@ class Keeper:
         if kind is Apply:
             store = self.store
             store.now = action.now
+            store.select(0)
             run = store.run
             for args in action.requests:
                 run(args)

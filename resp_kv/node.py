@@ -29,6 +29,7 @@ from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import BIG, OK, OK_REPLY, Error, encode
 from .respserver import Deferred, RespServer, may_run
+from .keyspace.db import CommandError
 from .store import session_id
 from .view import View
 
@@ -64,6 +65,11 @@ class Settings:
     def link_timeout(self) -> float:
         """How long a backup may leave a message unanswered (or a connection unopened)."""
         return max(1.0, 10 * self.ping_interval)
+
+
+EXPIRE_INTERVAL = 0.1  # seconds between active expiry cycles (Redis's hz 10)
+EXPIRE_SAMPLE = 200  # keys with an expiry time looked at per database and round
+EXPIRE_ROUNDS = 10  # rounds per cycle at most, while more than a quarter of those looked at expired
 
 
 class NodeLog(logging.LoggerAdapter):
@@ -111,6 +117,7 @@ class Node:
         if self.settings.cluster_secret is None:
             self.log.warning(OPEN_CHANNEL)
         self.ping_task = asyncio.create_task(self._ping_loop())
+        self.expire_task = asyncio.create_task(self._expire_loop())
 
     async def stop(self, grace: float = 1.0) -> None:
         """Stop accepting, give replies in flight a moment to be acknowledged, then close."""
@@ -120,6 +127,7 @@ class Node:
             await asyncio.sleep(0.01)
         if self.ping_task is not None:
             self.ping_task.cancel()
+            self.expire_task.cancel()
         self.links.close_all()
         self.server.close_clients()
         self.viewd.close()
@@ -148,6 +156,31 @@ class Node:
                 self.log.debug("ping to viewd failed: %r", exc)
             next_at = max(next_at + interval, time.monotonic())
             await asyncio.sleep(next_at - time.monotonic())
+
+    async def _expire_loop(self) -> None:
+        """Ten times a second, as Redis's active expiry: the primary deletes some of the keys
+        whose time has passed and nobody looked up, and tells the backup (DEL)."""
+        while True:
+            await asyncio.sleep(EXPIRE_INTERVAL)
+            if self.replica.serving:
+                self.expire_some()
+
+    def expire_some(self) -> None:
+        replica, store = self.replica, self.keeper.store
+        if not any(db.expires for db in store.dbs):
+            return
+        backup = replica.view.backup
+        store.now = replica.turn_time(time.time()) if backup else time.time()
+        for _ in range(EXPIRE_ROUNDS):
+            gone, looked = store.expire_some(EXPIRE_SAMPLE)
+            if backup:
+                for db in sorted({index for index, _ in gone}):
+                    large = []
+                    frames = pbwire.frames([[b"DEL", key] for index, key in gone if index == db], large)
+                    if replica.propagate(frames, large, None, db, db):
+                        asyncio.get_running_loop().call_soon(self._end_turn)
+            if len(gone) * 4 <= looked:  # a quarter or less had expired: enough for now
+                break
 
     # ------------------------------------------------------------------ actions
 
@@ -201,11 +234,21 @@ class Node:
         On a primary with a backup, the data commands join this event-loop turn's batch, and
         the chunk's replies wait, as one, for the backup to hold the batch."""
         replica = self.replica
-        if not (replica.serving and conn.authenticated):
-            return self.server.run_each(conn, requests, raw)  # READONLY or NOAUTH, one by one
+        if not replica.serving:
+            return self.server.run_each(conn, requests, raw)  # READONLY, one by one
+        if not conn.authenticated:  # NOAUTH, one by one until an AUTH succeeds
+            for i, args in enumerate(requests):
+                if conn.authenticated:
+                    return self.execute_chunk(conn, requests[i:], None)
+                conn.replies.append(encode(self.execute(conn, args), conn.resp3))
+                if conn.closing:
+                    return
+            return
         backup = replica.view.backup
         store = self.keeper.store
         store.now = replica.turn_time(time.time()) if backup else time.time()
+        db = conn.db
+        store.db = store.dbs[db]
         runners = store.runners
         out = []
         append = out.append
@@ -215,7 +258,10 @@ class Node:
             # store.run(args), inlined: this loop is the hot path
             runner = runners.get(args[0]) or store.runner(args[0])
             if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
-                reply = runner[1](args)
+                try:
+                    reply = runner[1](args)
+                except CommandError as exc:
+                    reply = exc.reply
                 data_commands += 1
             else:
                 reply = self.execute(conn, args)
@@ -233,6 +279,7 @@ class Node:
                 requests, raw = requests[:ran], None
                 break
         self.stats["data_commands"] += data_commands
+        conn.db = store.db.index  # a SELECT among them
         replies = out if large else b"".join(out)
         if not (backup and data_commands):
             conn.replies.append(replies)
@@ -241,7 +288,7 @@ class Node:
         large = []
         frames = raw if raw is not None else pbwire.frames(requests, large)
         reply = Deferred(conn, replies, len(requests))
-        if replica.propagate(frames, large, reply):
+        if replica.propagate(frames, large, reply, db, conn.db):
             asyncio.get_running_loop().call_soon(self._end_turn)
         conn.replies.append(reply)
 
@@ -259,12 +306,16 @@ class Node:
             return wrong_arity(runner[2])
         if not may_run(conn):
             return NOAUTH
+        if runner[2] == "SELECT":  # on any server, as Redis's replicas take it
+            index = store.db_index(args[1])
+            if index.__class__ is Error:
+                return index
+            conn.db = index
+            return OK
         if not self.replica.serving:
             self.stats["fenced_requests"] += 1
             return Error(self.replica.readonly_error())
-        self.stats["data_commands"] += 1
-        store.now = time.time()
-        return runner[1](args)
+        raise AssertionError("a serving primary runs data commands in execute_chunk")
 
     def cmd_kv_session(self, conn, args):
         """A new exactly-once session id for the smart client (any server may issue one)."""

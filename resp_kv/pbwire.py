@@ -6,7 +6,7 @@ on it is one RESP request and one reply, in order:
     PB.RESUME <view> <primary>          -> [last batch held, "synced"]  (or a refusal)
     PB.BATCH <view> <id> <now> <reqs> <large> ...  -> +OK (applied) | +QUEUED (held until the state is in)
     PB.SYNC <view> <covers>             -> +OK: a state transfer starts; it covers batches <= covers
-    PB.LOAD <view> <key> <value> ...    -> +OK: a chunk of the data
+    PB.LOAD <view> <db> <key> <value> <expiry> ...  -> +OK: a chunk of the data (expiry in ms, -1: none)
     PB.SESSIONS <view> <client> <seq> <used> <reply> ...  -> +OK: a chunk of the exactly-once table
     PB.SYNCED <view>                    -> :N: the transfer is complete; the backup holds batch N
 
@@ -29,6 +29,7 @@ from itertools import chain
 
 import hiredis
 
+from .keyspace.db import DATABASES
 from .protocol import BIG, decode_reply, encode_command_parts
 
 RESUME = b"PB.RESUME"
@@ -39,7 +40,7 @@ SESSIONS = b"PB.SESSIONS"
 SYNCED = b"PB.SYNCED"
 
 # name -> arity (Redis's convention: the exact number of words, the name included; -n: at least n)
-ARITY = {RESUME: 3, BATCH: -5, SYNC: 3, LOAD: -4, SESSIONS: -6, SYNCED: 2}
+ARITY = {RESUME: 3, BATCH: -5, SYNC: 3, LOAD: -6, SESSIONS: -6, SYNCED: 2}
 
 NOT_BACKUP = "NOTBACKUP"
 TRY_AGAIN = "TRYAGAIN"
@@ -76,6 +77,11 @@ def frames(requests: list[list[bytes]], large: list[bytes]) -> bytes:
                 out.append(LARGE)
                 large.append(arg)
     return b"".join(out)
+
+
+def select(db: int) -> bytes:
+    """The frame that moves the rest of a batch to database ``db`` (a batch starts in 0)."""
+    return b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%d\r\n" % (len(b"%d" % db), db)
 
 
 def batch(viewnum: int, batch_id: int, now: float, reqs: bytes, large: list[bytes]) -> list[bytes]:
@@ -144,10 +150,14 @@ def _put_large(found: list[list], large: list[bytes]) -> None:
         raise Malformed("a batch carries large words it does not use")
 
 
-def pairs(items: list[bytes]) -> list[bytes]:
-    """The items of a PB.LOAD chunk: keys and values, alternately."""
-    if len(items) % 2:
-        raise Malformed("a PB.LOAD chunk is not key, value pairs")
+def entries(items: list[bytes]) -> list[bytes]:
+    """The items of a PB.LOAD chunk: database, key, value, expiry time, and again."""
+    if len(items) % 4:
+        raise Malformed("a PB.LOAD chunk is not (db, key, value, expiry) groups")
+    for i in range(0, len(items), 4):
+        db, expiry = items[i], items[i + 3]
+        if not (db.isdigit() and int(db) < DATABASES) or not (expiry == b"-1" or expiry.isdigit()):
+            raise Malformed("a PB.LOAD entry's database or expiry time is not a number")
     return items
 
 

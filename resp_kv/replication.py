@@ -195,6 +195,7 @@ class Replica:
         self.batch_id = 0
         self._turn: list[bytes] = []  # this turn's requests (RESP frames) ...
         self._turn_large: list[bytes] = []  # ... and their large words
+        self._turn_db = 0  # the database the backup will be in, at this point of the batch
         self._turn_waiters: list = []
         self._turn_now = 0.0
         self.unacked: deque = deque()  # (batch id, requests, now, waiters)
@@ -304,15 +305,21 @@ class Replica:
             self._turn_now = now
         return self._turn_now
 
-    def propagate(self, frames: bytes, large: list[bytes], waiter) -> bool:
+    def propagate(self, frames: bytes, large: list[bytes], waiter, db: int = 0, db_after: int = 0) -> bool:
         """A client's requests (RESP frames, their large words apart: ``pbwire.frames``; the
-        backup runs the data commands among them) and what waits for them join this turn's
-        batch. Returns True for the first of the turn: the shell calls :meth:`end_turn` once
-        the turn is over."""
+        backup runs the data commands among them), run in database ``db`` (and leaving the
+        connection in ``db_after``: they may hold a SELECT), and what waits for them (None:
+        nothing) join this turn's batch. A batch starts in database 0 on the backup; a SELECT
+        goes before requests that run elsewhere. Returns True for the first of the turn: the
+        shell calls :meth:`end_turn` once the turn is over."""
         first = not self._turn
+        if db != self._turn_db:
+            self._turn.append(pbwire.select(db))
         self._turn.append(frames)
+        self._turn_db = db_after
         self._turn_large += large
-        self._turn_waiters.append(waiter)
+        if waiter is not None:
+            self._turn_waiters.append(waiter)
         return first
 
     def end_turn(self) -> None:
@@ -321,7 +328,7 @@ class Replica:
             return
         self.batch_id += 1
         entry = (self.batch_id, (b"".join(self._turn), self._turn_large), self._turn_now, self._turn_waiters)
-        self._turn, self._turn_large, self._turn_waiters = [], [], []
+        self._turn, self._turn_large, self._turn_waiters, self._turn_db = [], [], [], 0
         self.unacked.append(entry)
         link = self.link
         if link is not None and link.phase in ("syncing", "forwarding"):
@@ -513,7 +520,7 @@ class Replica:
             if name == pbwire.SYNC:
                 return self._on_sync(viewnum, pbwire.number(args[2]))
             if name in (pbwire.LOAD, pbwire.SESSIONS):
-                items = pbwire.pairs(args[2:]) if name == pbwire.LOAD else pbwire.session_entries(args[2:])
+                items = pbwire.entries(args[2:]) if name == pbwire.LOAD else pbwire.session_entries(args[2:])
                 return self._on_chunk(name, items)
             if name == pbwire.SYNCED:
                 return self._on_synced(viewnum)

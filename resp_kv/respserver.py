@@ -69,6 +69,7 @@ class RespConnection(asyncio.Protocol):
         self.joining = False  # a large value is being joined off the event loop: read nothing
         self.error_after: bytes | None = None  # a protocol error, answered after what came before
         self.authenticated = server.password is None  # AUTH (or HELLO ... AUTH) done, if needed
+        self.db = 0  # SELECT's
         self.challenge: bytes | None = None  # PEER.CHALLENGE's nonce, until PEER.PROVE
         self.peer: str | None = None  # the server this connection proved it speaks for
 
@@ -237,7 +238,7 @@ class RespConnection(asyncio.Protocol):
     def info_line(self) -> str:
         age = int(time.monotonic() - self.created)
         return (f"id={self.id} addr={self.addr} laddr={self.laddr} name={self.name or ''} "
-                f"age={age} db=0 qbuf={self.parser.buffered()} omem={self.output_size()} cmd={self.commands} "
+                f"age={age} db={self.db} qbuf={self.parser.buffered()} omem={self.output_size()} cmd={self.commands} "
                 f"resp={3 if self.resp3 else 2} "
                 f"lib-name={self.lib.get('lib-name', '')} lib-ver={self.lib.get('lib-ver', '')}")
 

@@ -26,12 +26,15 @@ import hmac
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from .commands import DATA_COMMANDS, NOT_INTEGER, ONCE, SYNTAX_ERROR, CommandTable, wrong_arity
-from .protocol import OK, Error, encode
+from .commands import DATA_COMMANDS, ONCE, CommandTable, wrong_arity
+from .keyspace.db import CommandError, Keyspace
+from .keyspace.keys import KeyCommands
+from .keyspace.numbers import parse_int64
+from .keyspace.strings import StringCommands
+from .protocol import Error, encode
 
 FNV_OFFSET = 2166136261
 FNV_PRIME = 16777619
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def fnv1a_32(data: bytes) -> int:
@@ -40,19 +43,6 @@ def fnv1a_32(data: bytes) -> int:
     for byte in data:
         h = ((h ^ byte) * FNV_PRIME) & 0xFFFFFFFF
     return h
-
-
-def _parse_int64(raw: bytes) -> int | None:
-    """Redis's strict integer parsing: no spaces, no '+', no leading zeros, fits in 64 bits."""
-    if not raw or len(raw) > 20 or raw != raw.strip() or raw.startswith(b"+"):
-        return None
-    if raw.lstrip(b"-").startswith(b"0") and raw != b"0":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    return value if INT64_MIN <= value <= INT64_MAX else None
 
 
 MAX_CLIENT_ID = 64  # bytes: longer exactly-once client ids are refused
@@ -139,22 +129,21 @@ def _size(reply) -> int:
     return 8
 
 
-class Store:
-    """The data and the exactly-once table.
+class Store(Keyspace, StringCommands, KeyCommands):
+    """The data (sixteen databases, with expiry), its commands, and the exactly-once table.
 
     ``runner(name)`` finds what runs a data command; ``now`` is the time the commands being run
-    carry (the primary's batch time, the same on the backup)."""
+    carry (the primary's batch time, the same on the backup); ``db`` the database they run in."""
 
     def __init__(self, session_ttl: float = 3600.0, max_sessions: int = 1_000_000,
                  max_session_bytes: int = 64 * 1024**2, session_key: bytes | None = None):
         """``session_key``: the cluster secret, which signs exactly-once ids (None: any id goes)."""
+        super().__init__()
         self.session_key = session_key
-        self.data: dict[bytes, bytes] = {}
         self.sessions = Sessions(session_ttl, max_sessions, max_session_bytes)
         self.table = CommandTable(DATA_COMMANDS + [ONCE], self)
         # A data command's name as clients spell it -> (arity, function of the request, name)
         self.runners: dict[bytes, tuple[int, object, str]] = {}
-        self.now = 0.0
 
     def runner(self, name: bytes) -> tuple[int, object, str] | None:
         """(arity, function of the request, command name) for a data command's name as clients
@@ -171,7 +160,10 @@ class Store:
         """Run one request if it is a data command with a valid arity; else return None."""
         runner = self.runners.get(args[0]) or self.runner(args[0])
         if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
-            return runner[1](args)
+            try:
+                return runner[1](args)
+            except CommandError as exc:
+                return exc.reply
         return None
 
     def cmd_kv_once(self, args: list[bytes]):
@@ -179,13 +171,13 @@ class Store:
         seq); a retry gets the reply of its one and only application."""
         inner = args[3:]
         cmd = self.table.lookup(inner[0])
-        if cmd is None or cmd is ONCE:
+        if cmd is None or cmd is ONCE or cmd.name == "SELECT":
             return Error(f"ERR KV.ONCE cannot run '{inner[0].decode('utf-8', 'replace')[:64]}'")
         if not cmd.arity_ok(len(inner)):
             return wrong_arity(cmd.name)
         if len(args[1]) > MAX_CLIENT_ID:
             return Error(f"ERR KV.ONCE client id longer than {MAX_CLIENT_ID} bytes")
-        seq = _parse_int64(args[2])
+        seq = parse_int64(args[2])
         if seq is None:
             return Error("ERR KV.ONCE sequence number is not an integer")
         # An id in the table was checked when it entered it (or came in a state transfer).
@@ -194,125 +186,77 @@ class Store:
         found, reply = self.sessions.lookup(args[1], seq)
         if found:
             return reply
-        reply = self.table.handlers[cmd.name](inner)
+        try:
+            reply = self.table.handlers[cmd.name](inner)
+        except CommandError as exc:
+            reply = exc.reply
         self.sessions.record(args[1], seq, reply, self.now)
         return reply
 
     def load_chunk(self, kind: bytes, items: list) -> None:
-        """Part of a state transfer: ``[key, value, ...]`` (data) or ``[(client, entry), ...]``
-        (the exactly-once table), as the snapshot's chunks hold them."""
+        """Part of a state transfer: ``[db, key, value, expiry, ...]`` (data; expiry -1 for
+        none) or ``[(client, entry), ...]`` (the exactly-once table), as the snapshot's chunks
+        hold them."""
         if kind == b"PB.LOAD":
-            it = iter(items)
-            self.data.update(zip(it, it))
+            dbs = self.dbs
+            for i in range(0, len(items), 4):
+                db = dbs[int(items[i])]
+                db.data[items[i + 1]] = items[i + 2]
+                if items[i + 3] != b"-1":
+                    db.expires[items[i + 1]] = int(items[i + 3])
         else:
             self.sessions.load(items)
 
-    # ------------------------------------------------------------------ commands
-
-    def cmd_get(self, args):
-        return self.data.get(args[1])
-
-    def cmd_set(self, args):
-        self.data[args[1]] = args[2]
-        return OK
+    # ------------------------------------------------------------------ our own command
 
     def cmd_puthash(self, args):
-        previous = self.data.get(args[1], b"")
-        self.data[args[1]] = b"%d" % fnv1a_32(previous + args[2])
+        previous = self.string(args[1]) or b""
+        self.store(args[1], b"%d" % fnv1a_32(previous + args[2]))
         return previous
 
-    def cmd_del(self, args):
-        data = self.data
-        return sum(1 for key in args[1:] if data.pop(key, None) is not None)
-
-    def cmd_exists(self, args):
-        data = self.data
-        return sum(1 for key in args[1:] if key in data)
-
-    def cmd_mget(self, args):
-        get = self.data.get
-        return [get(key) for key in args[1:]]
-
-    def cmd_mset(self, args):
-        if len(args) % 2 == 0:
-            return wrong_arity("mset")
-        data = self.data
-        for i in range(1, len(args), 2):
-            data[args[i]] = args[i + 1]
-        return OK
-
-    def cmd_incr(self, args):
-        return self._add(args[1], 1)
-
-    def cmd_incrby(self, args):
-        delta = _parse_int64(args[2])
-        return NOT_INTEGER if delta is None else self._add(args[1], delta)
-
-    def cmd_decr(self, args):
-        return self._add(args[1], -1)
-
-    def cmd_decrby(self, args):
-        delta = _parse_int64(args[2])
-        return NOT_INTEGER if delta is None or delta == INT64_MIN else self._add(args[1], -delta)
-
-    def _add(self, key: bytes, delta: int):
-        value = _parse_int64(self.data.get(key, b"0"))
-        if value is None:
-            return NOT_INTEGER
-        value += delta
-        if not INT64_MIN <= value <= INT64_MAX:
-            return Error("ERR increment or decrement would overflow")
-        self.data[key] = b"%d" % value
-        return value
-
-    def cmd_dbsize(self, args):
-        return len(self.data)
-
-    def cmd_flushall(self, args):
-        if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"ASYNC", b"SYNC")):
-            return SYNTAX_ERROR
-        self.data.clear()
-        return OK
-
     def digest(self) -> str:
-        """A fingerprint of the data (not of the exactly-once table): equal data, equal digest."""
+        """A fingerprint of the data, expiry times included (not of the exactly-once table):
+        equal data, equal digest."""
         h = hashlib.sha1()
-        for key in sorted(self.data):
-            value = self.data[key]
-            h.update(b"%d:%b%d:%b" % (len(key), key, len(value), value))
-        return h.hexdigest() if self.data else "0" * 40
+        empty = True
+        for db in self.dbs:
+            for key in sorted(db.data):
+                value = db.data[key]
+                empty = False
+                h.update(b"%d:%d:%b%d:%b%d" % (db.index, len(key), key, len(value), value, db.expires.get(key, -1)))
+        return "0" * 40 if empty else h.hexdigest()
 
     # ------------------------------------------------------------------ snapshots
 
     def snapshot(self) -> "Snapshot":
         """A consistent copy of the state as of now, to stream to a new backup."""
-        return Snapshot(dict(self.data), self.sessions.items())
-
+        return Snapshot([(dict(db.data), dict(db.expires)) for db in self.dbs], self.sessions.items())
 
 
 class Snapshot:
     """A frozen copy of a store, handed out in chunks."""
 
-    def __init__(self, data: dict[bytes, bytes], sessions: list):
-        self.data = data
+    def __init__(self, dbs: list[tuple[dict, dict]], sessions: list):
+        self.dbs = dbs
         self.sessions = sessions
 
     def chunks(self, size: int, max_bytes: int) -> Iterator[tuple[bytes, list[bytes]]]:
         """The state as (message, flat list) pieces of at most ``size`` entries each, and about
-        ``max_bytes`` (a larger entry is a piece of its own): (b"PB.LOAD", [key, value, ...]),
-        then (b"PB.SESSIONS", [client, seq, used, reply, ...])."""
+        ``max_bytes`` (a larger entry is a piece of its own): (b"PB.LOAD", [db, key, value,
+        expiry, ...]), then (b"PB.SESSIONS", [client, seq, used, reply, ...])."""
         chunk: list[bytes] = []
         held = 0
-        for key, value in self.data.items():
-            if chunk and held + len(key) + len(value) > max_bytes:
-                yield b"PB.LOAD", chunk
-                chunk, held = [], 0
-            chunk.append(key)
-            chunk.append(value)
-            held += len(key) + len(value)
-            if len(chunk) >= 2 * size:
-                yield b"PB.LOAD", chunk
-                chunk, held = [], 0
+        for index, (data, expires) in enumerate(self.dbs):
+            db = b"%d" % index
+            for key, value in data.items():
+                if chunk and held + len(key) + len(value) > max_bytes:
+                    yield b"PB.LOAD", chunk
+                    chunk, held = [], 0
+                chunk += (db, key, value, b"%d" % expires.get(key, -1))
+                held += len(key) + len(value)
+                if len(chunk) >= 4 * size:
+                    yield b"PB.LOAD", chunk
+                    chunk, held = [], 0
         if chunk:
             yield b"PB.LOAD", chunk
         chunk = []

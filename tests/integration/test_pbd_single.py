@@ -114,7 +114,9 @@ def test_connection_and_admin_commands(r, server):
     assert r.echo("hi") == b"hi"
     assert r.execute_command("SELECT", 0) in (True, b"OK", "OK")
     with pytest.raises(redis.ResponseError, match="DB index is out of range"):
-        r.execute_command("SELECT", 1)
+        r.execute_command("SELECT", 16)
+    assert r.execute_command("SELECT", 15) in (True, b"OK", "OK")
+    r.execute_command("SELECT", 0)
     assert r.command_count() > 10 and "get" in r.command()
     info = r.info()
     assert info["redis_version"] and info["role"] == "master" and info["pb_role"] == "primary"

@@ -108,9 +108,9 @@ def test_snapshot_is_a_frozen_copy_in_chunks():
     run(s, "SET", "k0", "changed")
     chunks = list(snap.chunks(4, 1 << 20))
     assert [(kind, len(c)) for kind, c in chunks] == [
-        (b"PB.LOAD", 8), (b"PB.LOAD", 8), (b"PB.LOAD", 4), (b"PB.SESSIONS", 16), (b"PB.SESSIONS", 4)]
-    flat = [x for kind, c in chunks if kind == b"PB.LOAD" for x in c]
-    assert dict(zip(flat[::2], flat[1::2]))[b"k0"] == b"v0"
+        (b"PB.LOAD", 16), (b"PB.LOAD", 16), (b"PB.LOAD", 8), (b"PB.SESSIONS", 16), (b"PB.SESSIONS", 4)]
+    flat = [x for kind, c in chunks if kind == b"PB.LOAD" for x in c]  # db, key, value, expiry
+    assert dict(zip(flat[1::4], flat[2::4]))[b"k0"] == b"v0" and set(flat[::4]) == {b"0"}
     sessions = [x for kind, c in chunks if kind == b"PB.SESSIONS" for x in c]
     assert sessions[:4] == [b"client0", b"1", b"1.5", b"$2\r\nv0\r\n"]
 
@@ -118,9 +118,9 @@ def test_snapshot_is_a_frozen_copy_in_chunks():
 def test_snapshot_chunks_are_bounded_in_bytes_too_and_a_large_value_goes_alone():
     s = Store()
     for key, size in ((b"a", 400), (b"b", 400), (b"c", 400), (b"big", 5000), (b"d", 10)):
-        s.data[key] = b"x" * size
+        s.db.data[key] = b"x" * size
     chunks = [c for kind, c in s.snapshot().chunks(1000, 1000)]
-    assert [c[::2] for c in chunks] == [[b"a", b"b"], [b"c"], [b"big"], [b"d"]]
+    assert [c[1::4] for c in chunks] == [[b"a", b"b"], [b"c"], [b"big"], [b"d"]]
 
 
 def test_the_exactly_once_table_is_bounded_in_bytes_counting_ids_and_replies():
@@ -144,9 +144,9 @@ def test_with_a_session_key_only_ids_the_cluster_issued_may_write():
     issued = session_id(b"secret", b"0123abcd")
     assert once(s, issued, 1, "SET", "k", "v") == OK
     assert once(s, issued, 1, "SET", "k", "other") == OK  # a retry: the first reply, not applied again
-    assert s.data[b"k"] == b"v"
+    assert s.db.data[b"k"] == b"v"
     for forged in (b"client-1", b"0123abcd", session_id(b"guess", b"0123abcd"), b"0123abcd." + b"0" * 32):
         assert once(s, forged, 1, "SET", "k", "planted") == NOT_ISSUED
-    assert s.data[b"k"] == b"v" and len(s.sessions) == 1
+    assert s.db.data[b"k"] == b"v" and len(s.sessions) == 1
     assert session_id(None, b"0123abcd") == b"0123abcd"  # no secret: the open channel, any id goes
     assert once(Store(), b"client-1", 1, "SET", "k", "v") == OK

@@ -1,0 +1,308 @@
+"""The commands about keys rather than values (``db.c``, ``expire.c``): existence, renaming,
+moving between databases, listing, databases themselves, and expiry times. Each is one small
+method of :class:`KeyCommands`, mixed into the store. Replies are redis-server's."""
+
+from __future__ import annotations
+
+import random
+import zlib
+
+from ..commands import SYNTAX_ERROR
+from ..protocol import OK, Error, Status
+from .db import DATABASES
+from .glob import matcher
+from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, invalid_expire, parse_int32, parse_int64
+
+OUT_OF_RANGE = Error("ERR DB index is out of range")
+SAME_OBJECT = Error("ERR source and destination objects are the same")
+NO_SUCH_KEY = Error("ERR no such key")
+
+# EXPIRE's options
+E_NX, E_XX, E_GT, E_LT = 1, 2, 4, 8
+_EXPIRE_OPTION = {b"NX": E_NX, b"XX": E_XX, b"GT": E_GT, b"LT": E_LT}
+
+
+def type_name(value) -> str:
+    return "string" if value.__class__ is bytes else "none"
+
+
+def scan_hash(key: bytes) -> int:
+    """Where a key stands in SCAN's order (the same in every process, so a cursor survives a
+    failover)."""
+    return zlib.crc32(key)
+
+
+class KeyCommands:
+    """Mixed into the store, which provides the ``Keyspace`` (``db``, ``dbs``, ``lookup``, ``now_ms``)."""
+
+    def db_index(self, raw: bytes):
+        index = parse_int32(raw)
+        if index is None:
+            return NOT_INTEGER
+        return OUT_OF_RANGE if not 0 <= index < DATABASES else index
+
+    # ------------------------------------------------------------------ databases
+
+    def cmd_select(self, args):
+        index = self.db_index(args[1])
+        if index.__class__ is Error:
+            return index
+        self.select(index)
+        return OK
+
+    def cmd_swapdb(self, args):
+        first, second = parse_int32(args[1]), parse_int32(args[2])
+        if first is None:
+            return Error("ERR invalid first DB index")
+        if second is None:
+            return Error("ERR invalid second DB index")
+        if not (0 <= first < DATABASES and 0 <= second < DATABASES):
+            return OUT_OF_RANGE
+        a, b = self.dbs[first], self.dbs[second]
+        a.data, b.data = b.data, a.data
+        a.expires, b.expires = b.expires, a.expires
+        return OK
+
+    def cmd_dbsize(self, args):
+        return len(self.db.data)
+
+    def cmd_flushdb(self, args):
+        if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"ASYNC", b"SYNC")):
+            return SYNTAX_ERROR
+        self.db.clear()
+        return OK
+
+    def cmd_flushall(self, args):
+        if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"ASYNC", b"SYNC")):
+            return SYNTAX_ERROR
+        for db in self.dbs:
+            db.clear()
+        return OK
+
+    # ------------------------------------------------------------------ existence
+
+    def cmd_del(self, args):
+        lookup, delete = self.lookup, self.db.delete
+        return sum(1 for key in args[1:] if lookup(key) is not None and delete(key))
+
+    cmd_unlink = cmd_del
+
+    def cmd_exists(self, args):
+        lookup = self.lookup
+        return sum(1 for key in args[1:] if lookup(key) is not None)
+
+    cmd_touch = cmd_exists
+
+    def cmd_type(self, args):
+        return Status(type_name(self.lookup(args[1])))
+
+    def cmd_randomkey(self, args):
+        # Reads only: an expired key drawn is skipped, not deleted, so that the backup (which
+        # draws its own) stays the same. At most 100 draws, then a full look.
+        db, now = self.db, self.now_ms
+        if not db.data:
+            return None
+        keys = list(db.data)
+        for _ in range(100):
+            key = random.choice(keys)
+            if db.expires.get(key, INT64_MAX) >= now:
+                return key
+        alive = [key for key in keys if db.expires.get(key, INT64_MAX) >= now]
+        return random.choice(alive) if alive else None
+
+    def _alive(self, db) -> list[bytes]:
+        now, expires = self.now_ms, db.expires
+        if not expires:
+            return list(db.data)
+        return [key for key in db.data if expires.get(key, INT64_MAX) >= now]
+
+    def cmd_keys(self, args):
+        match = matcher(args[1])
+        return [key for key in self._alive(self.db) if match(key)]
+
+    def cmd_scan(self, args):
+        cursor = int(args[1]) if args[1].isdigit() and len(args[1]) < 21 else -1  # strtoul's
+        if not 0 <= cursor < 2**64:
+            return Error("ERR invalid cursor")
+        count, match, kind = 10, None, None
+        j = 2
+        while j < len(args):
+            opt = args[j].upper()
+            if j + 1 >= len(args):
+                return SYNTAX_ERROR
+            if opt == b"COUNT":
+                count = parse_int64(args[j + 1])
+                if count is None:
+                    return NOT_INTEGER
+                if count < 1:
+                    return SYNTAX_ERROR
+            elif opt == b"MATCH":
+                match = matcher(args[j + 1])
+            elif opt == b"TYPE":
+                kind = args[j + 1].decode("utf-8", "replace").lower()
+            else:
+                return SYNTAX_ERROR
+            j += 2
+        # Keys in the order of a stable hash: the cursor is the next hash to look at, so a full
+        # iteration returns every key that existed throughout.
+        ahead = sorted((h, key) for key in self._alive(self.db) if (h := scan_hash(key)) >= cursor)
+        page, rest = ahead[:count], ahead[count:]
+        while rest and rest[0][0] == page[-1][0]:  # keys of one hash go together
+            page.append(rest.pop(0))
+        following = b"%d" % (page[-1][0] + 1) if rest else b"0"
+        keys = [key for _, key in page
+                if (match is None or match(key)) and (kind is None or type_name(self.db.data[key]) == kind)]
+        return [following, keys]
+
+    # ------------------------------------------------------------------ renaming and moving
+
+    def _rename(self, args, nx: bool):
+        src, dst = args[1], args[2]
+        value = self.lookup(src)
+        if value is None:
+            return NO_SUCH_KEY
+        if src == dst:
+            return 0 if nx else OK
+        db = self.db
+        when = db.expires.get(src)
+        if self.lookup(dst) is not None:
+            if nx:
+                return 0
+            db.delete(dst)
+        db.delete(src)
+        db.data[dst] = value
+        if when is not None:
+            db.expires[dst] = when
+        return 1 if nx else OK
+
+    def cmd_rename(self, args):
+        return self._rename(args, nx=False)
+
+    def cmd_renamenx(self, args):
+        return self._rename(args, nx=True)
+
+    def cmd_copy(self, args):
+        src_db = dst_db = self.db
+        replace = False
+        j = 3
+        while j < len(args):
+            opt = args[j].upper()
+            if opt == b"REPLACE":
+                replace = True
+            elif opt == b"DB" and j + 1 < len(args):
+                index = self.db_index(args[j + 1])
+                if index.__class__ is Error:
+                    return index
+                dst_db = self.dbs[index]
+                j += 1
+            else:
+                return SYNTAX_ERROR
+            j += 1
+        src, dst = args[1], args[2]
+        if src_db is dst_db and src == dst:
+            return SAME_OBJECT
+        value = self.lookup(src)
+        if value is None:
+            return 0
+        when = src_db.expires.get(src)
+        if self.lookup(dst, dst_db) is not None:
+            if not replace:
+                return 0
+            dst_db.delete(dst)
+        dst_db.data[dst] = value  # strings are immutable: sharing is copying
+        if when is not None:
+            dst_db.expires[dst] = when
+        return 1
+
+    def cmd_move(self, args):
+        index = self.db_index(args[2])
+        if index.__class__ is Error:
+            return index
+        src, dst = self.db, self.dbs[index]
+        if src is dst:
+            return SAME_OBJECT
+        key = args[1]
+        value = self.lookup(key)
+        if value is None or self.lookup(key, dst) is not None:
+            return 0
+        when = src.expires.get(key)
+        src.delete(key)
+        dst.data[key] = value
+        if when is not None:
+            dst.expires[key] = when
+        return 1
+
+    # ------------------------------------------------------------------ expiry
+
+    def _expire(self, args, unit_ms: int, relative: bool, command: str):
+        flags = 0
+        for raw in args[3:]:
+            opt = _EXPIRE_OPTION.get(raw.upper())
+            if opt is None:
+                return Error(f"ERR Unsupported option {raw.decode('utf-8', 'replace')}")
+            flags |= opt
+        if flags & E_NX and flags & (E_XX | E_GT | E_LT):
+            return Error("ERR NX and XX, GT or LT options at the same time are not compatible")
+        if flags & E_GT and flags & E_LT:
+            return Error("ERR GT and LT options at the same time are not compatible")
+        when = parse_int64(args[2])
+        if when is None:
+            return NOT_INTEGER
+        if unit_ms == 1000 and not INT64_MIN // 1000 <= when <= INT64_MAX // 1000:
+            return invalid_expire(command)
+        when *= unit_ms
+        base = self.now_ms if relative else 0
+        if when > INT64_MAX - base:
+            return invalid_expire(command)
+        when += base
+        key, db = args[1], self.db
+        if self.lookup(key) is None:
+            return 0
+        current = db.expires.get(key, -1)
+        if ((flags & E_NX and current != -1) or (flags & E_XX and current == -1)
+                or (flags & E_GT and (when <= current or current == -1))
+                or (flags & E_LT and current != -1 and when >= current)):
+            return 0
+        if when <= self.now_ms:
+            db.delete(key)
+        else:
+            db.expires[key] = when
+        return 1
+
+    def cmd_expire(self, args):
+        return self._expire(args, 1000, True, "expire")
+
+    def cmd_pexpire(self, args):
+        return self._expire(args, 1, True, "pexpire")
+
+    def cmd_expireat(self, args):
+        return self._expire(args, 1000, False, "expireat")
+
+    def cmd_pexpireat(self, args):
+        return self._expire(args, 1, False, "pexpireat")
+
+    def _ttl(self, key: bytes, ms: bool, absolute: bool) -> int:
+        if self.lookup(key) is None:
+            return -2
+        when = self.db.expires.get(key)
+        if when is None:
+            return -1
+        ttl = max(when if absolute else when - self.now_ms, 0)
+        return ttl if ms else (ttl + 500) // 1000
+
+    def cmd_ttl(self, args):
+        return self._ttl(args[1], ms=False, absolute=False)
+
+    def cmd_pttl(self, args):
+        return self._ttl(args[1], ms=True, absolute=False)
+
+    def cmd_expiretime(self, args):
+        return self._ttl(args[1], ms=False, absolute=True)
+
+    def cmd_pexpiretime(self, args):
+        return self._ttl(args[1], ms=True, absolute=True)
+
+    def cmd_persist(self, args):
+        if self.lookup(args[1]) is None:
+            return 0
+        return 1 if self.db.expires.pop(args[1], None) is not None else 0

@@ -1,0 +1,241 @@
+"""The string commands, as Redis 7.0's ``t_string.c`` defines them: each one small method of
+:class:`StringCommands`, mixed into the store, over ``Keyspace`` (the current database and
+the time). Replies and error wording are redis-server's."""
+
+from __future__ import annotations
+
+import numpy
+
+from ..commands import SYNTAX_ERROR, wrong_arity
+from ..protocol import OK, Error
+from .numbers import (
+    INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, expire_time, format_long_double, parse_int64, parse_long_double,
+)
+
+TOO_BIG = Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+MAX_STRING = 512 * 1024 * 1024  # proto-max-bulk-len's default: what APPEND and SETRANGE may make
+
+# SET / GETEX options (Redis's OBJ_SET_* flags)
+NX, XX, GET, KEEPTTL, PERSIST, EX, PX, EXAT, PXAT = (1 << i for i in range(9))
+_EXPIRES = EX | PX | EXAT | PXAT
+_UNIT = {EX: 1000, PX: 1, EXAT: 1000, PXAT: 1}
+_OPTION = {b"NX": NX, b"XX": XX, b"GET": GET, b"KEEPTTL": KEEPTTL, b"PERSIST": PERSIST,
+           b"EX": EX, b"PX": PX, b"EXAT": EXAT, b"PXAT": PXAT}
+# What each option may not be combined with, and which command takes it.
+_CONFLICTS = {NX: XX, XX: NX, GET: 0, KEEPTTL: PERSIST | _EXPIRES, PERSIST: KEEPTTL | _EXPIRES,
+              EX: KEEPTTL | PERSIST | EXAT | PX | PXAT, PX: KEEPTTL | PERSIST | EX | EXAT | PXAT,
+              EXAT: KEEPTTL | PERSIST | EX | PX | PXAT, PXAT: KEEPTTL | PERSIST | EX | EXAT | PX}
+_SET_ONLY, _GETEX_ONLY = NX | XX | GET | KEEPTTL, PERSIST
+
+
+def parse_options(args: list[bytes], start: int, getex: bool):
+    """SET's or GETEX's options from ``args[start:]``: (flags, the expire argument or None),
+    or Redis's syntax error."""
+    flags, expire = 0, None
+    j = start
+    while j < len(args):
+        opt = _OPTION.get(args[j].upper())
+        if (opt is None or flags & _CONFLICTS[opt] or opt & (_SET_ONLY if getex else _GETEX_ONLY)
+                or (opt & _EXPIRES and j + 1 >= len(args))):
+            return SYNTAX_ERROR
+        flags |= opt
+        if opt & _EXPIRES:
+            j += 1
+            expire = args[j]
+        j += 1
+    return flags, expire
+
+
+class StringCommands:
+    """Mixed into the store, which provides ``lookup``, ``string``, ``store`` and ``now_ms``."""
+
+    def _expire_ms(self, flags: int, raw: bytes, command: str):
+        unit = flags & _EXPIRES
+        return expire_time(raw, _UNIT[unit], self.now_ms if unit & (EX | PX) else 0, command)
+
+    def _set(self, key: bytes, value: bytes, flags: int, expire: bytes | None, command: str,
+             ok=OK, aborted=None):
+        """Redis's setGenericCommand."""
+        when = None
+        if expire is not None:
+            when = self._expire_ms(flags, expire, command)
+            if when.__class__ is Error:
+                return when
+        old = self.string(key) if flags & GET else None
+        found = old is not None if flags & GET else self.lookup(key) is not None
+        if (flags & NX and found) or (flags & XX and not found):
+            return old if flags & GET else aborted
+        self.store(key, value, keep_ttl=bool(flags & KEEPTTL))
+        if when is not None:
+            self.expire_at(key, when)
+        return old if flags & GET else ok
+
+    def cmd_set(self, args):
+        parsed = parse_options(args, 3, getex=False)
+        if parsed.__class__ is Error:
+            return parsed
+        return self._set(args[1], args[2], parsed[0], parsed[1], "set")
+
+    def cmd_setnx(self, args):
+        return self._set(args[1], args[2], NX, None, "setnx", ok=1, aborted=0)
+
+    def cmd_setex(self, args):
+        return self._set(args[1], args[3], EX, args[2], "setex")
+
+    def cmd_psetex(self, args):
+        return self._set(args[1], args[3], PX, args[2], "psetex")
+
+    def cmd_get(self, args):
+        return self.string(args[1])
+
+    def cmd_getset(self, args):
+        old = self.string(args[1])
+        self.store(args[1], args[2])
+        return old
+
+    def cmd_getdel(self, args):
+        value = self.string(args[1])
+        if value is not None:
+            self.db.delete(args[1])
+        return value
+
+    def cmd_getex(self, args):
+        parsed = parse_options(args, 2, getex=True)
+        if parsed.__class__ is Error:
+            return parsed
+        flags, expire = parsed
+        when = None
+        if expire is not None:
+            when = self._expire_ms(flags, expire, "getex")
+            if when.__class__ is Error:
+                return when
+        value = self.string(args[1])
+        if value is None:
+            return None
+        if flags & (EXAT | PXAT) and when <= self.now_ms:
+            self.db.delete(args[1])
+        elif when is not None:
+            self.expire_at(args[1], when)
+        elif flags & PERSIST:
+            self.db.expires.pop(args[1], None)
+        return value
+
+    def cmd_mget(self, args):
+        lookup = self.lookup
+        out = []
+        for key in args[1:]:
+            value = lookup(key)
+            out.append(value if value.__class__ is bytes else None)
+        return out
+
+    def cmd_mset(self, args):
+        if len(args) % 2 == 0:
+            return wrong_arity("mset")
+        for i in range(1, len(args), 2):
+            self.store(args[i], args[i + 1])
+        return OK
+
+    def cmd_msetnx(self, args):
+        if len(args) % 2 == 0:
+            return wrong_arity("msetnx")
+        if any(self.lookup(args[i]) is not None for i in range(1, len(args), 2)):
+            return 0
+        for i in range(1, len(args), 2):
+            self.store(args[i], args[i + 1])
+        return 1
+
+    def cmd_append(self, args):
+        old = self.string(args[1])
+        if old is None:
+            self.store(args[1], args[2])
+            return len(args[2])
+        if len(old) + len(args[2]) > MAX_STRING:
+            return TOO_BIG
+        self.store(args[1], old + args[2], keep_ttl=True)
+        return len(old) + len(args[2])
+
+    def cmd_strlen(self, args):
+        value = self.string(args[1])
+        return 0 if value is None else len(value)
+
+    def cmd_getrange(self, args):
+        start, end = parse_int64(args[2]), parse_int64(args[3])
+        if start is None or end is None:
+            return NOT_INTEGER
+        value = self.string(args[1])
+        if value is None or (start < 0 and end < 0 and start > end):
+            return b""
+        size = len(value)
+        if start < 0:
+            start = max(size + start, 0)
+        if end < 0:
+            end = max(size + end, 0)
+        end = min(end, size - 1)
+        return b"" if start > end or size == 0 else value[start : end + 1]
+
+    cmd_substr = cmd_getrange
+
+    def cmd_setrange(self, args):
+        offset, piece = parse_int64(args[2]), args[3]
+        if offset is None:
+            return NOT_INTEGER
+        if offset < 0:
+            return Error("ERR offset is out of range")
+        old = self.string(args[1])
+        if old is None:
+            if not piece:
+                return 0
+            old = b""
+        elif not piece:
+            return len(old)
+        if offset + len(piece) > MAX_STRING:
+            return TOO_BIG
+        if len(old) < offset:
+            old += b"\0" * (offset - len(old))
+        value = old[:offset] + piece + old[offset + len(piece):]
+        self.store(args[1], value, keep_ttl=True)
+        return len(value)
+
+    def _add(self, key: bytes, delta: int):
+        old = self.string(key)
+        value = 0 if old is None else parse_int64(old)
+        if value is None:
+            return NOT_INTEGER
+        value += delta
+        if not INT64_MIN <= value <= INT64_MAX:
+            return Error("ERR increment or decrement would overflow")
+        self.store(key, b"%d" % value, keep_ttl=True)
+        return value
+
+    def cmd_incr(self, args):
+        return self._add(args[1], 1)
+
+    def cmd_decr(self, args):
+        return self._add(args[1], -1)
+
+    def cmd_incrby(self, args):
+        delta = parse_int64(args[2])
+        return NOT_INTEGER if delta is None else self._add(args[1], delta)
+
+    def cmd_decrby(self, args):
+        delta = parse_int64(args[2])
+        if delta is None:
+            return NOT_INTEGER
+        if delta == INT64_MIN:
+            return Error("ERR decrement would overflow")
+        return self._add(args[1], -delta)
+
+    def cmd_incrbyfloat(self, args):
+        old = self.string(args[1])
+        value = parse_long_double(b"0" if old is None else old)
+        delta = parse_long_double(args[2])
+        if value is None or delta is None:
+            return NOT_FLOAT
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            value = value + delta
+        if not numpy.isfinite(value):
+            return Error("ERR increment would produce NaN or Infinity")
+        text = format_long_double(value)
+        self.store(args[1], text, keep_ttl=True)
+        return text
+
