@@ -126,6 +126,15 @@ DATA_COMMANDS = [
     c("FLUSHALL", -1, "write"),
 ]
 
+# A connection's transaction (transactions.py), served by the node.
+TRANSACTION_COMMANDS = [
+    c("MULTI", 1, "noscript loading stale fast allow-busy"),
+    c("EXEC", 1, "noscript loading stale skip-slowlog"),
+    c("DISCARD", 1, "noscript loading stale fast allow-busy"),
+    c("WATCH", -2, "noscript loading stale fast allow-busy", keys=ALL_KEYS),
+    c("UNWATCH", 1, "noscript loading stale fast allow-busy"),
+]
+
 # The smart client's exactly-once wrapper: KV.ONCE <client-id> <seq> <command> [args ...].
 ONCE = c("KV.ONCE", -4, "write")
 # A fresh session id for KV.ONCE, signed with the cluster secret (store.py says why).

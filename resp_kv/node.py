@@ -21,16 +21,20 @@ from . import pbwire
 from . import replication as rp
 from .admin import AdminCommands
 from .commands import (
-    ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, REPLICATION_COMMANDS, SESSION, wrong_arity,
+    ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, REPLICATION_COMMANDS, SESSION, TRANSACTION_COMMANDS,
+    wrong_arity,
 )
 from .daemon import OPEN_CHANNEL, TLS, Limits
 from .keeper import Keeper
 from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
-from .protocol import BIG, OK, OK_REPLY, Error, encode
+from .protocol import BIG, NULL_ARRAY, OK, OK_REPLY, Error, encode
 from .respserver import Deferred, RespServer, may_run
 from .keyspace.db import CommandError
 from .store import session_id
+from .transactions import (
+    DISCARD_WITHOUT_MULTI, EXEC_WITHOUT_MULTI, IMMEDIATE, NESTED, QUEUED, WATCH_IN_MULTI, Transaction,
+)
 from .view import View
 
 log = logging.getLogger("pbd")
@@ -86,7 +90,7 @@ class Node:
     def __init__(self, settings: Settings):
         self.admin = AdminCommands(self)
         self.auth = PeerAuth(settings.cluster_secret)
-        self.server = RespServer(DATA_COMMANDS + [ONCE, SESSION] + ADMIN_COMMANDS + PEER_COMMANDS + REPLICATION_COMMANDS,
+        self.server = RespServer(DATA_COMMANDS + [ONCE, SESSION] + TRANSACTION_COMMANDS + ADMIN_COMMANDS + PEER_COMMANDS + REPLICATION_COMMANDS,
                                  self, self.admin, self.auth,
                                  role=lambda: "master" if self.replica.serving else "replica",
                                  execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed,
@@ -254,17 +258,33 @@ class Node:
         append = out.append
         data_commands = 0
         large = False  # a reply of BIG bytes or more: the replies are kept in parts, not joined
+        forward = None  # what the backup runs, when not simply the chunk's requests (a transaction)
         for ran, args in enumerate(requests, 1):
-            # store.run(args), inlined: this loop is the hot path
-            runner = runners.get(args[0]) or store.runner(args[0])
-            if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
-                try:
-                    reply = runner[1](args)
-                except CommandError as exc:
-                    reply = exc.reply
-                data_commands += 1
+            tx = conn.tx
+            if tx is not None and tx.queued is not None and self._queues(args):
+                if forward is None:
+                    forward = requests[: ran - 1]
+                reply = self._queue(tx, args)
             else:
-                reply = self.execute(conn, args)
+                # store.run(args), inlined: this loop is the hot path
+                runner = runners.get(args[0]) or store.runner(args[0])
+                if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+                    try:
+                        reply = runner[1](args)
+                    except CommandError as exc:
+                        reply = exc.reply
+                    data_commands += 1
+                    if forward is not None:
+                        forward.append(args)
+                else:
+                    reply = self.execute(conn, args)
+                    tx = conn.tx
+                    if tx is not None and tx.ran is not None:  # EXEC ran these, as one unit
+                        if forward is None:
+                            forward = requests[: ran - 1]
+                        forward += tx.ran
+                        data_commands += len(tx.ran)
+                        tx.ran = None
             if reply.__class__ is bytes:
                 if len(reply) < BIG:
                     append(b"$%d\r\n%b\r\n" % (len(reply), reply))
@@ -286,7 +306,10 @@ class Node:
             return
         # The backup runs the requests as they came (only the data commands do anything there).
         large = []
-        frames = raw if raw is not None else pbwire.frames(requests, large)
+        if forward is not None:
+            frames = pbwire.frames(forward, large)
+        else:
+            frames = raw if raw is not None else pbwire.frames(requests, large)
         reply = Deferred(conn, replies, len(requests))
         if replica.propagate(frames, large, reply, db, conn.db):
             asyncio.get_running_loop().call_soon(self._end_turn)
@@ -317,11 +340,83 @@ class Node:
             return Error(self.replica.readonly_error())
         raise AssertionError("a serving primary runs data commands in execute_chunk")
 
+    # ------------------------------------------------------------------ transactions
+
+    def _transaction(self, conn) -> Transaction:
+        store = self.keeper.store
+        if conn.tx is None or conn.tx.keyspace is not store:
+            conn.tx = Transaction(store)
+        return conn.tx
+
+    def _queues(self, args) -> bool:
+        """Whether a request inside MULTI is queued (rather than answered at once)."""
+        cmd = self.server.table.lookup(args[0])
+        return cmd is None or cmd.name not in IMMEDIATE
+
+    def _queue(self, tx: Transaction, args):
+        cmd = self.server.table.resolve(args)
+        if cmd.__class__ is Error:
+            tx.errored = True
+            return cmd
+        tx.queue(args)
+        return QUEUED
+
+    def cmd_multi(self, conn, args):
+        tx = self._transaction(conn)
+        if tx.queued is not None:
+            return NESTED
+        tx.begin()
+        return OK
+
+    def cmd_exec(self, conn, args):
+        tx = conn.tx
+        if tx is None or tx.queued is None:
+            return EXEC_WITHOUT_MULTI
+        taken = tx.take()
+        if taken is None:
+            return NULL_ARRAY  # a watched key changed
+        if taken.__class__ is Error:
+            return taken
+        replies = []
+        store = self.keeper.store
+        for args in taken:
+            runner = store.runner(args[0])
+            if self.replica.serving and runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+                try:
+                    replies.append(runner[1](args))
+                except CommandError as exc:
+                    replies.append(exc.reply)
+            else:
+                replies.append(self.execute(conn, args))
+        if self.replica.serving:
+            tx.ran = taken
+        return replies
+
+    def cmd_discard(self, conn, args):
+        if conn.tx is None or conn.tx.queued is None:
+            return DISCARD_WITHOUT_MULTI
+        conn.tx.discard()
+        return OK
+
+    def cmd_watch(self, conn, args):
+        tx = self._transaction(conn)
+        if tx.queued is not None:
+            return WATCH_IN_MULTI
+        tx.watch(self.keeper.store.dbs[conn.db], args[1:])
+        return OK
+
+    def cmd_unwatch(self, conn, args):
+        if conn.tx is not None:
+            conn.tx.unwatch()
+        return OK
+
     def cmd_kv_session(self, conn, args):
         """A new exactly-once session id for the smart client (any server may issue one)."""
         return session_id(self.settings.cluster_secret, os.urandom(12).hex().encode())
 
     def connection_closed(self, conn) -> None:
+        if conn.tx is not None:
+            conn.tx.discard()
         self.replica.conn_closed(conn)
         self.carry_out()
 

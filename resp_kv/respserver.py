@@ -70,6 +70,7 @@ class RespConnection(asyncio.Protocol):
         self.error_after: bytes | None = None  # a protocol error, answered after what came before
         self.authenticated = server.password is None  # AUTH (or HELLO ... AUTH) done, if needed
         self.db = 0  # SELECT's
+        self.tx = None  # MULTI/WATCH state (pbd's transactions.Transaction), once used
         self.challenge: bytes | None = None  # PEER.CHALLENGE's nonce, until PEER.PROVE
         self.peer: str | None = None  # the server this connection proved it speaks for
 

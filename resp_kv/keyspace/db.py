@@ -6,6 +6,10 @@ primary's batch time, so the same on the backup), and deletes a key it finds exp
 expires keys on the primary and on the backup alike. Keys nobody looks up are found by
 :meth:`Keyspace.expire_some`, which only the primary runs; its deletions reach the backup as
 ``DEL`` requests. Nothing here reads a clock or does I/O.
+
+Every change to a key goes through :class:`Keyspace`'s ``store``, ``delete``, ``set_expiry``,
+``persist``, ``flush`` and ``swap``, which tell the keys' watchers (``WATCH``, on the primary:
+``watchers`` maps (database, key) to the transactions watching it; empty on a backup).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of v
 
 
 class Database:
-    """One numbered database: key -> value, and key -> expiry time (ms) for keys that have one."""
+    """One numbered database: key -> value, and key -> expiry time (ms) for keys that have one.
+    Read it freely; change it through :class:`Keyspace`."""
 
     __slots__ = ("index", "data", "expires")
 
@@ -34,16 +39,6 @@ class Database:
         self.index = index
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
-
-    def delete(self, key: bytes) -> bool:
-        if self.data.pop(key, None) is None:
-            return False
-        self.expires.pop(key, None)
-        return True
-
-    def clear(self) -> None:
-        self.data.clear()
-        self.expires.clear()
 
 
 class Keyspace:
@@ -54,6 +49,7 @@ class Keyspace:
         self.db = self.dbs[0]
         self.now = 0.0  # seconds
         self.expired_keys = 0
+        self.watchers: dict[tuple[int, bytes], set] = {}  # (db, key) -> transactions watching it
 
     @property
     def now_ms(self) -> int:
@@ -71,8 +67,7 @@ class Keyspace:
         if value is not None and db.expires:
             when = db.expires.get(key)
             if when is not None and self.now_ms > when:
-                del db.data[key]
-                del db.expires[key]
+                self.delete(key, db)
                 self.expired_keys += 1
                 return None
         return value
@@ -84,19 +79,68 @@ class Keyspace:
             raise CommandError(WRONGTYPE)
         return value
 
-    def ttl_of(self, key: bytes, db: Database | None = None) -> int:
-        """The key's expiry time in ms, -1 if it has none (the key must exist)."""
-        return (db or self.db).expires.get(key, -1)
+    def expired(self, key: bytes, db: Database) -> bool:
+        """Whether the key is there but its time has passed (not yet deleted)."""
+        when = db.expires.get(key)
+        return when is not None and self.now_ms > when and key in db.data
 
-    def store(self, key: bytes, value, keep_ttl: bool = False) -> None:
+    # ------------------------------------------------------------------ changes
+
+    def _touch(self, db: Database, key: bytes) -> None:
+        watching = self.watchers.get((db.index, key))
+        if watching:
+            for transaction in list(watching):
+                transaction.touched(db, key)
+
+    def store(self, key: bytes, value, keep_ttl: bool = False, db: Database | None = None) -> None:
         """Set a key's value; its expiry time goes unless ``keep_ttl``."""
-        db = self.db
+        db = db or self.db
         db.data[key] = value
         if not keep_ttl and db.expires:
             db.expires.pop(key, None)
+        if self.watchers:
+            self._touch(db, key)
 
-    def expire_at(self, key: bytes, when: int, db: Database | None = None) -> None:
-        (db or self.db).expires[key] = when
+    def delete(self, key: bytes, db: Database | None = None) -> bool:
+        db = db or self.db
+        if db.data.pop(key, None) is None:
+            return False
+        db.expires.pop(key, None)
+        if self.watchers:
+            self._touch(db, key)
+        return True
+
+    def set_expiry(self, key: bytes, when: int, db: Database | None = None) -> None:
+        db = db or self.db
+        db.expires[key] = when
+        if self.watchers:
+            self._touch(db, key)
+
+    def persist(self, key: bytes) -> bool:
+        """Remove the key's expiry time; whether it had one."""
+        if self.db.expires.pop(key, None) is None:
+            return False
+        if self.watchers:
+            self._touch(self.db, key)
+        return True
+
+    def flush(self, db: Database) -> None:
+        self._touch_all(db, db)
+        db.data.clear()
+        db.expires.clear()
+
+    def swap(self, a: Database, b: Database) -> None:
+        self._touch_all(a, b)
+        self._touch_all(b, a)
+        a.data, b.data = b.data, a.data
+        a.expires, b.expires = b.expires, a.expires
+
+    def _touch_all(self, db: Database, other: Database) -> None:
+        """Before ``db`` is emptied or swapped with ``other``: touch its watched keys that are
+        in either."""
+        for index, key in list(self.watchers):
+            if index == db.index and (key in db.data or key in other.data):
+                self._touch(db, key)
 
     # ------------------------------------------------------------------ active expiry
 
@@ -113,11 +157,11 @@ class Keyspace:
             looked += count
             for _ in range(count):
                 key, when = next(iter(expires.items()))
-                del expires[key]
                 if now > when:
-                    del db.data[key]
+                    self.delete(key, db)
                     gone.append((db.index, key))
                 else:
+                    del expires[key]
                     expires[key] = when  # to the back of the line
         self.expired_keys += len(gone)
         return gone, looked

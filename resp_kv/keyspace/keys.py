@@ -58,9 +58,7 @@ class KeyCommands:
             return Error("ERR invalid second DB index")
         if not (0 <= first < DATABASES and 0 <= second < DATABASES):
             return OUT_OF_RANGE
-        a, b = self.dbs[first], self.dbs[second]
-        a.data, b.data = b.data, a.data
-        a.expires, b.expires = b.expires, a.expires
+        self.swap(self.dbs[first], self.dbs[second])
         return OK
 
     def cmd_dbsize(self, args):
@@ -69,20 +67,20 @@ class KeyCommands:
     def cmd_flushdb(self, args):
         if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"ASYNC", b"SYNC")):
             return SYNTAX_ERROR
-        self.db.clear()
+        self.flush(self.db)
         return OK
 
     def cmd_flushall(self, args):
         if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"ASYNC", b"SYNC")):
             return SYNTAX_ERROR
         for db in self.dbs:
-            db.clear()
+            self.flush(db)
         return OK
 
     # ------------------------------------------------------------------ existence
 
     def cmd_del(self, args):
-        lookup, delete = self.lookup, self.db.delete
+        lookup, delete = self.lookup, self.delete
         return sum(1 for key in args[1:] if lookup(key) is not None and delete(key))
 
     cmd_unlink = cmd_del
@@ -163,16 +161,15 @@ class KeyCommands:
             return NO_SUCH_KEY
         if src == dst:
             return 0 if nx else OK
-        db = self.db
-        when = db.expires.get(src)
+        when = self.db.expires.get(src)
         if self.lookup(dst) is not None:
             if nx:
                 return 0
-            db.delete(dst)
-        db.delete(src)
-        db.data[dst] = value
+            self.delete(dst)
+        self.delete(src)
+        self.store(dst, value)
         if when is not None:
-            db.expires[dst] = when
+            self.set_expiry(dst, when)
         return 1 if nx else OK
 
     def cmd_rename(self, args):
@@ -208,10 +205,10 @@ class KeyCommands:
         if self.lookup(dst, dst_db) is not None:
             if not replace:
                 return 0
-            dst_db.delete(dst)
-        dst_db.data[dst] = value  # strings are immutable: sharing is copying
+            self.delete(dst, dst_db)
+        self.store(dst, value, db=dst_db)  # strings are immutable: sharing is copying
         if when is not None:
-            dst_db.expires[dst] = when
+            self.set_expiry(dst, when, dst_db)
         return 1
 
     def cmd_move(self, args):
@@ -226,10 +223,10 @@ class KeyCommands:
         if value is None or self.lookup(key, dst) is not None:
             return 0
         when = src.expires.get(key)
-        src.delete(key)
-        dst.data[key] = value
+        self.delete(key, src)
+        self.store(key, value, db=dst)
         if when is not None:
-            dst.expires[key] = when
+            self.set_expiry(key, when, dst)
         return 1
 
     # ------------------------------------------------------------------ expiry
@@ -255,18 +252,18 @@ class KeyCommands:
         if when > INT64_MAX - base:
             return invalid_expire(command)
         when += base
-        key, db = args[1], self.db
+        key = args[1]
         if self.lookup(key) is None:
             return 0
-        current = db.expires.get(key, -1)
+        current = self.db.expires.get(key, -1)
         if ((flags & E_NX and current != -1) or (flags & E_XX and current == -1)
                 or (flags & E_GT and (when <= current or current == -1))
                 or (flags & E_LT and current != -1 and when >= current)):
             return 0
         if when <= self.now_ms:
-            db.delete(key)
+            self.delete(key)
         else:
-            db.expires[key] = when
+            self.set_expiry(key, when)
         return 1
 
     def cmd_expire(self, args):
@@ -305,4 +302,4 @@ class KeyCommands:
     def cmd_persist(self, args):
         if self.lookup(args[1]) is None:
             return 0
-        return 1 if self.db.expires.pop(args[1], None) is not None else 0
+        return 1 if self.persist(args[1]) else 0

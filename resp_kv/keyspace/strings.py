@@ -67,7 +67,7 @@ class StringCommands:
             return old if flags & GET else aborted
         self.store(key, value, keep_ttl=bool(flags & KEEPTTL))
         if when is not None:
-            self.expire_at(key, when)
+            self.set_expiry(key, when)
         return old if flags & GET else ok
 
     def cmd_set(self, args):
@@ -96,7 +96,7 @@ class StringCommands:
     def cmd_getdel(self, args):
         value = self.string(args[1])
         if value is not None:
-            self.db.delete(args[1])
+            self.delete(args[1])
         return value
 
     def cmd_getex(self, args):
@@ -113,11 +113,11 @@ class StringCommands:
         if value is None:
             return None
         if flags & (EXAT | PXAT) and when <= self.now_ms:
-            self.db.delete(args[1])
+            self.delete(args[1])
         elif when is not None:
-            self.expire_at(args[1], when)
+            self.set_expiry(args[1], when)
         elif flags & PERSIST:
-            self.db.expires.pop(args[1], None)
+            self.persist(args[1])
         return value
 
     def cmd_mget(self, args):
