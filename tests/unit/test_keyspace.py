@@ -1,0 +1,112 @@
+"""The keyspace and transactions, driven directly: time is a number, there is no clock."""
+
+from resp_kv.keyspace.db import Keyspace
+from resp_kv.protocol import OK, Error
+from resp_kv.store import Store
+from resp_kv.transactions import EXEC_ABORT, Transaction
+
+
+def run(store, *args, now=None):
+    if now is not None:
+        store.now = now
+    return store.run([a if isinstance(a, bytes) else str(a).encode() for a in args])
+
+
+def test_a_key_lives_until_its_time_has_passed_and_a_read_then_deletes_it():
+    s = Store()
+    run(s, "SET", "k", "v", "PX", "1000", now=10.0)  # expires at 11000 ms
+    assert s.db.expires[b"k"] == 11000
+    assert run(s, "GET", "k", now=11.0) == b"v"  # now == when: still alive, as Redis
+    assert b"k" in s.db.data
+    assert run(s, "GET", "k", now=11.001) is None
+    assert b"k" not in s.db.data and s.expired_keys == 1
+
+
+def test_relative_times_are_fixed_by_the_time_the_commands_carry():
+    a, b = Store(), Store()
+    for s in (a, b):
+        run(s, "SET", "k", "v", "EX", "100", now=50.0)
+        run(s, "EXPIRE", "j", "10", now=50.0)
+    assert a.digest() == b.digest() and a.db.expires[b"k"] == 150000
+
+
+def test_active_expiry_deletes_what_nobody_looked_up_and_says_what_it_deleted():
+    s = Store()
+    run(s, "SELECT", "3")
+    for i in range(10):
+        run(s, "SET", f"k{i}", "v", "PX", str(100 if i % 2 else 100000), now=1.0)
+    s.now = 2.0
+    gone, looked = s.expire_some(4)
+    assert looked == 4 and gone == [(3, b"k1"), (3, b"k3")]
+    gone, looked = s.expire_some(100)
+    assert sorted(gone) == [(3, b"k5"), (3, b"k7"), (3, b"k9")] and looked == 8
+    assert len(s.dbs[3].data) == 5 and s.expired_keys == 5
+
+
+def test_databases_are_separate_and_swapdb_and_move_work_across_them():
+    s = Store()
+    run(s, "SET", "k", "zero")
+    run(s, "SELECT", "1")
+    assert run(s, "GET", "k") is None
+    run(s, "SET", "k", "one")
+    assert run(s, "MOVE", "k", "0") == 0  # k is in db 0 already
+    assert run(s, "SWAPDB", "0", "1") == OK
+    assert run(s, "GET", "k") == b"zero"  # db 1 now holds what db 0 held
+    assert run(s, "SELECT", "16") == Error("ERR DB index is out of range")
+
+
+def test_a_watched_key_changed_by_anyone_or_by_expiry_aborts_exec():
+    s = Store()
+    tx = Transaction(s)
+    tx.watch(s.db, [b"a", b"b"])
+    tx.begin()
+    tx.queue([b"GET", b"a"])
+    run(s, "SET", "other", "1")
+    assert tx.take() == [[b"GET", b"a"]]  # nothing watched changed
+    assert not s.watchers  # EXEC ends the watches
+    tx.watch(s.db, [b"a"])
+    run(s, "SET", "a", "1")
+    tx.begin()
+    assert tx.take() is None
+    run(s, "SET", "e", "1", "PX", "10", now=1.0)
+    tx.watch(s.db, [b"e"])
+    s.now = 2.0  # e expires without anyone touching it: EXEC finds it expired
+    tx.begin()
+    assert tx.take() is None
+    tx.watch(s.db, [b"a"])
+    run(s, "FLUSHALL")
+    tx.begin()
+    assert tx.take() is None
+
+
+def test_a_key_already_expired_when_watched_may_go_without_aborting():
+    s = Store()
+    run(s, "SET", "e", "1", "PX", "10", now=1.0)
+    s.now = 2.0
+    tx = Transaction(s)
+    tx.watch(s.db, [b"e"])
+    assert run(s, "GET", "e") is None  # its deletion is no change
+    tx.begin()
+    assert tx.take() == []
+
+
+def test_a_queueing_error_makes_exec_abort_and_discard_ends_everything():
+    s = Store()
+    tx = Transaction(s)
+    tx.begin()
+    tx.errored = True
+    assert tx.take() == EXEC_ABORT and tx.queued is None
+    tx.watch(s.db, [b"x"])
+    tx.begin()
+    tx.discard()
+    assert tx.queued is None and not tx.watched and not s.watchers
+
+
+def test_the_keyspace_alone_reads_no_clock():
+    ks = Keyspace()
+    ks.now = 5.0
+    ks.store(b"k", b"v")
+    ks.set_expiry(b"k", 5000)
+    assert ks.lookup(b"k") == b"v"
+    ks.now = 5.0011
+    assert ks.lookup(b"k") is None
