@@ -74,12 +74,15 @@ class History:
         self.lock = threading.Lock()
 
     def run(self, client_id, kv, kind, key, arg):
-        op = Op(client_id, kind, key, arg, UNKNOWN, time.monotonic(), None)
+        op = Op(client_id, "get" if kind == "txget" else kind, key, arg, UNKNOWN, time.monotonic(), None)
         try:
             if kind == "get":
                 result = kv.get(key)
+            elif kind == "txget":  # MULTI GET EXEC, as redis-py's pipeline() sends it
+                with kv.pipeline() as pipe:
+                    result = pipe.get(key).execute()[0]
             elif kind == "set":
-                result = kv.set(key, arg)
+                result = kv.set(key, arg, ex=3600)  # SET ... EX through KV.ONCE
             else:
                 result = kv.puthash(key, arg)
             op.result, op.ret = result, time.monotonic()
@@ -94,7 +97,8 @@ NEMESIS = ("restart", "drop", "cut", "partition", "delay")
 
 
 def chaos(c, seconds: float, clients: int, seed: int, nemesis=NEMESIS):
-    """Clients do get/set/puthash on a few keys while a nemesis kills and restarts servers,
+    """Clients do get (alone or in MULTI/EXEC), set (with EX) and puthash on a few keys while a
+    nemesis kills and restarts servers,
     drops requests and replies, cuts links and cuts servers off from viewd."""
     history = History()
     stop = threading.Event()
@@ -105,7 +109,7 @@ def chaos(c, seconds: float, clients: int, seed: int, nemesis=NEMESIS):
         local = random.Random(seed * 100 + n)
         i = 0
         while not stop.is_set():
-            kind = local.choice(["get", "get", "set", "puthash"])
+            kind = local.choice(["get", "txget", "set", "puthash"])
             history.run(n, kv, kind, f"key{local.randrange(3)}", f"{n}.{i}")
             i += 1
 
