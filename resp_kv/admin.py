@@ -100,6 +100,10 @@ class AdminCommands:
             return Status(self.node.keeper.store.digest())
         return unknown_subcommand(args[1], "DEBUG")
 
+    def cmd_time(self, conn, args):
+        now = time.time_ns() // 1000
+        return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
+
     def cmd_wait(self, conn, args):
         try:
             int(args[1]), int(args[2])

@@ -156,6 +156,7 @@ ADMIN_COMMANDS = [
     c("CONFIG", -2, "admin"),
     c("WAIT", 3, "admin"),
     c("DEBUG", -2, "admin"),  # DEBUG DIGEST: a fingerprint of the data, to compare two servers
+    c("TIME", 1, "random loading stale fast"),
 ]
 
 

@@ -442,9 +442,43 @@ class RespServer:
             return conn.info_line() + "\n"
         if sub == b"LIST" and len(args) == 2:
             return "".join(c.info_line() + "\n" for c in self.connections.values())
-        if sub in (b"SETNAME", b"GETNAME", b"ID", b"SETINFO", b"INFO", b"LIST"):
+        if sub == b"NO-EVICT" and len(args) == 3:
+            return OK if args[2].upper() in (b"ON", b"OFF") else SYNTAX_ERROR
+        if sub == b"KILL" and len(args) >= 3:
+            return self._client_kill(conn, args)
+        if sub in (b"SETNAME", b"GETNAME", b"ID", b"SETINFO", b"INFO", b"LIST", b"NO-EVICT", b"KILL"):
             return Error(f"ERR wrong number of arguments for 'client|{sub.lower().decode()}' command")
         return unknown_subcommand(args[1], "CLIENT")
+
+    def _client_kill(self, conn, args):
+        """CLIENT KILL addr:port (the old form: +OK or an error), or filters (ID, ADDR, LADDR,
+        SKIPME) answering how many connections were closed."""
+        if len(args) == 3:
+            victims = [c for c in self.connections.values() if c.addr == args[2].decode("utf-8", "replace")]
+            if not victims:
+                return Error("ERR No such client")
+            victims[0].close()
+            return OK
+        if len(args) % 2:
+            return SYNTAX_ERROR
+        wanted, skip_me = {}, True
+        for i in range(2, len(args), 2):
+            field, value = args[i].upper(), args[i + 1].decode("utf-8", "replace")
+            if field == b"ID":
+                if not value.isdigit():
+                    return Error("ERR client-id should be greater than 0")
+                wanted["id"] = int(value)
+            elif field in (b"ADDR", b"LADDR"):
+                wanted[field.lower().decode()] = value
+            elif field == b"SKIPME" and value.lower() in ("yes", "no"):
+                skip_me = value.lower() == "yes"
+            else:
+                return SYNTAX_ERROR
+        victims = [c for c in self.connections.values()
+                   if all(getattr(c, f) == v for f, v in wanted.items()) and not (skip_me and c is conn)]
+        for victim in victims:
+            victim.close()
+        return len(victims)
 
     def cmd_command(self, conn, args):
         commands = self.table.commands
