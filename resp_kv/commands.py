@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import pbwire
-from .protocol import Error
+from .protocol import Error, c_string
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +194,13 @@ class CommandTable:
 
 
 def unknown_command(args: list[bytes]) -> Error:
-    name = args[0].decode("utf-8", "replace")[:128]
-    rest = "".join(f"'{a.decode('utf-8', 'replace')[:128]}' " for a in args[1:])
-    return Error(f"ERR unknown command '{name}', with args beginning with: {rest}")
+    """Redis's wording: the name, then the arguments while they take less than 128 bytes."""
+    rest = b""
+    for arg in args[1:]:
+        if len(rest) >= 128:
+            break
+        rest += b"'" + arg.split(b"\0", 1)[0][: 128 - len(rest)] + b"' "
+    return Error(f"ERR unknown command '{c_string(args[0], 128)}', with args beginning with: {c_string(rest)}")
 
 
 def wrong_arity(name: str) -> Error:
@@ -204,7 +208,7 @@ def wrong_arity(name: str) -> Error:
 
 
 def unknown_subcommand(sub: bytes, name: str) -> Error:
-    return Error(f"ERR unknown subcommand '{sub.decode('utf-8', 'replace')[:128]}'. Try {name.upper()} HELP.")
+    return Error(f"ERR unknown subcommand '{c_string(sub, 128)}'. Try {name.upper()} HELP.")
 
 
 SYNTAX_ERROR = Error("ERR syntax error")

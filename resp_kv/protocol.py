@@ -497,8 +497,16 @@ class Status(str):
     __slots__ = ()
 
 
+def c_string(raw: bytes, limit: int | None = None) -> str:
+    """A request's bytes as Redis prints them in a reply (``%s``, ``%.Ns``: up to the first NUL
+    byte, at most ``limit`` bytes), for an :class:`Error`'s text, byte for byte."""
+    raw = raw.split(b"\0", 1)[0]
+    return (raw if limit is None else raw[:limit]).decode("utf-8", "surrogateescape")
+
+
 class Error(str):
-    """An error reply: ``-ERR ...``. The text starts with its prefix (ERR, READONLY, ...)."""
+    """An error reply: ``-ERR ...``. The text starts with its prefix (ERR, READONLY, ...);
+    bytes from a request in it are kept as they were (see :func:`c_string`)."""
 
     __slots__ = ()
 
@@ -538,7 +546,7 @@ def _encode_into(out: list[bytes], value, resp3: bool) -> None:
     elif cls is Status:
         out.append(b"+%b\r\n" % value.encode())
     elif cls is Error:
-        out.append(b"-%b\r\n" % value.replace("\r", " ").replace("\n", " ").encode())
+        out.append(b"-%b\r\n" % value.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape"))
     elif value is None:
         out.append(NULL_RESP3 if resp3 else NULL_BULK)
     elif value is NULL_ARRAY:

@@ -10,9 +10,12 @@ from functools import lru_cache
 
 @lru_cache(maxsize=256)
 def matcher(pattern: bytes):
-    """A function telling whether a key matches ``pattern``."""
+    """A function telling whether a key matches ``pattern``. As Redis: "*" alone matches every
+    key; otherwise the empty key matches only the empty pattern."""
     if pattern == b"*":
         return lambda key: True
+    if not pattern:
+        return lambda key: not key
     out = []
     i, n = 0, len(pattern)
     while i < n:
@@ -31,7 +34,8 @@ def matcher(pattern: bytes):
         else:
             out.append(re.escape(ch))
         i += 1
-    return re.compile(b"".join(out), re.DOTALL).fullmatch
+    match = re.compile(b"".join(out), re.DOTALL).fullmatch
+    return lambda key: bool(key) and match(key) is not None
 
 
 def _class(pattern: bytes, i: int) -> tuple[int, bytes]:

@@ -8,7 +8,7 @@ import random
 import zlib
 
 from ..commands import SYNTAX_ERROR
-from ..protocol import OK, Error, Status
+from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
 from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, invalid_expire, parse_int32, parse_int64
@@ -20,6 +20,18 @@ NO_SUCH_KEY = Error("ERR no such key")
 # EXPIRE's options
 E_NX, E_XX, E_GT, E_LT = 1, 2, 4, 8
 _EXPIRE_OPTION = {b"NX": E_NX, b"XX": E_XX, b"GT": E_GT, b"LT": E_LT}
+
+
+def parse_cursor(raw: bytes) -> int | None:
+    """SCAN's cursor as ``strtoul`` reads it: "" is 0, a sign is allowed ("-1" wraps), no
+    spaces before or anything after the digits, nothing beyond 64 bits."""
+    digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
+    if digits and not digits.isdigit():
+        return None
+    value = int(digits) if digits else 0
+    if value >= 2**64:
+        return None
+    return (-value) % 2**64 if raw[:1] == b"-" else value
 
 
 def type_name(value) -> str:
@@ -119,8 +131,8 @@ class KeyCommands:
         return [key for key in self._alive(self.db) if match(key)]
 
     def cmd_scan(self, args):
-        cursor = int(args[1]) if args[1].isdigit() and len(args[1]) < 21 else -1  # strtoul's
-        if not 0 <= cursor < 2**64:
+        cursor = parse_cursor(args[1])
+        if cursor is None:
             return Error("ERR invalid cursor")
         count, match, kind = 10, None, None
         j = 2
@@ -236,7 +248,7 @@ class KeyCommands:
         for raw in args[3:]:
             opt = _EXPIRE_OPTION.get(raw.upper())
             if opt is None:
-                return Error(f"ERR Unsupported option {raw.decode('utf-8', 'replace')}")
+                return Error(f"ERR Unsupported option {c_string(raw)}")
             flags |= opt
         if flags & E_NX and flags & (E_XX | E_GT | E_LT):
             return Error("ERR NX and XX, GT or LT options at the same time are not compatible")
@@ -245,7 +257,7 @@ class KeyCommands:
         when = parse_int64(args[2])
         if when is None:
             return NOT_INTEGER
-        if unit_ms == 1000 and not INT64_MIN // 1000 <= when <= INT64_MAX // 1000:
+        if unit_ms == 1000 and not -(-INT64_MIN // 1000) <= when <= INT64_MAX // 1000:  # C's division
             return invalid_expire(command)
         when *= unit_ms
         base = self.now_ms if relative else 0

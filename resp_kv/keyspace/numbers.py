@@ -43,7 +43,7 @@ _INFINITY = re.compile(rb"[+-]?inf(inity)?", re.IGNORECASE)
 def parse_long_double(raw: bytes):
     """``strtold`` as Redis's ``string2ld`` takes it (no spaces around, no NaN, no overflow
     or underflow to zero; "inf" itself is fine), as a numpy long double; None if refused."""
-    if not raw or len(raw) >= MAX_LONG_DOUBLE_CHARS or raw[:1].isspace() or raw[-1:].isspace():
+    if not raw or len(raw) >= MAX_LONG_DOUBLE_CHARS or raw[:1].isspace() or raw[-1:].isspace() or b"\0" in raw:
         return None
     try:
         with numpy.errstate(over="ignore", under="ignore"):

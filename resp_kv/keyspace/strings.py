@@ -104,14 +104,14 @@ class StringCommands:
         if parsed.__class__ is Error:
             return parsed
         flags, expire = parsed
+        value = self.string(args[1])
+        if value is None:
+            return None
         when = None
         if expire is not None:
             when = self._expire_ms(flags, expire, "getex")
             if when.__class__ is Error:
                 return when
-        value = self.string(args[1])
-        if value is None:
-            return None
         if flags & (EXAT | PXAT) and when <= self.now_ms:
             self.delete(args[1])
         elif when is not None:
