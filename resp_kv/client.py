@@ -23,7 +23,9 @@ import threading
 import time
 
 import redis
+from redis.backoff import ConstantBackoff
 from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
+from redis.retry import Retry
 
 from .commands import DATA_COMMANDS
 from .daemon import parse_address
@@ -35,6 +37,7 @@ DEFAULT_SOCKET_TIMEOUT = 2.0
 VIEWD_OPTIONS = frozenset({"username", "password", "ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs",
                            "ssl_ca_certs", "ssl_ca_path", "ssl_check_hostname"})
 DEFAULT_RETRY_INTERVAL = 0.1  # viewd's default ping interval
+FOLLOW_SECONDS = 10.0  # how long ConnectionPool's requests keep retrying
 
 
 class Unavailable(redis.exceptions.RedisError):
@@ -168,6 +171,33 @@ class PrimaryConnection(ToPrimary, redis.Connection):
 
 class PrimarySSLConnection(ToPrimary, redis.SSLConnection):
     pass
+
+
+class FollowingConnection(PrimaryConnection):
+    """For a pool behind a plain ``redis.Redis``: once a connection is lost or refused, the
+    next one asks viewd again (the primary may have changed)."""
+
+    def disconnect(self, *args, **kwargs):
+        self.locator.forget()
+        return super().disconnect(*args, **kwargs)
+
+
+class ConnectionPool(redis.ConnectionPool):
+    """A redis-py connection pool to a resp-kv service's primary, for libraries that take a
+    pool class and a URL, such as Django's cache (``"OPTIONS": {"pool_class":
+    "resp_kv.ConnectionPool"}``): the URL names viewd, ``redis://[:password@]host:port/db``.
+    A request is retried after a lost connection, a timeout or READONLY, every
+    ``DEFAULT_RETRY_INTERVAL`` for up to ``FOLLOW_SECONDS``, so it follows a failover; it is
+    not exactly-once (``resp_kv.Client`` is)."""
+
+    def __init__(self, connection_class=FollowingConnection, *, host: str = "127.0.0.1", port: int = 26379,
+                 **kwargs):
+        locator = Locator(f"{host}:{port}", kwargs.get("socket_timeout"),
+                          **{k: v for k, v in kwargs.items() if k in VIEWD_OPTIONS})
+        kwargs.setdefault("retry", Retry(ConstantBackoff(DEFAULT_RETRY_INTERVAL),
+                                         int(FOLLOW_SECONDS / DEFAULT_RETRY_INTERVAL)))
+        kwargs.setdefault("retry_on_error", list(RETRYABLE))
+        super().__init__(connection_class=connection_class, locator=locator, **kwargs)
 
 
 class SmartClient:
