@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -32,6 +33,8 @@ from .keyspace.keys import KeyCommands
 from .keyspace.numbers import parse_int64
 from .keyspace.strings import StringCommands
 from .protocol import Error, encode
+
+log = logging.getLogger("pbd")
 
 FNV_OFFSET = 2166136261
 FNV_PRIME = 16777619
@@ -129,6 +132,13 @@ def _size(reply) -> int:
     return 8
 
 
+def internal_error(command: str, exc: Exception) -> Error:
+    """The reply to a command that failed in a way it should not (a bug): the same on both
+    servers, so the backup stays the primary's copy, and the connection stays open."""
+    log.error("%s failed: %r", command, exc, exc_info=exc)
+    return Error(f"ERR internal error in '{command.lower()}': {type(exc).__name__}")
+
+
 class Store(Keyspace, StringCommands, KeyCommands):
     """The data (sixteen databases, with expiry), its commands, and the exactly-once table.
 
@@ -160,11 +170,19 @@ class Store(Keyspace, StringCommands, KeyCommands):
         """Run one request if it is a data command with a valid arity; else return None."""
         runner = self.runners.get(args[0]) or self.runner(args[0])
         if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
-            try:
-                return runner[1](args)
-            except CommandError as exc:
-                return exc.reply
+            return self.call(runner, args)
         return None
+
+    @staticmethod
+    def call(runner, args: list[bytes]):
+        """Run a request with its runner: its reply, an error it raised, or an internal error
+        (a bug must not make a batch poison the backup). pbd's hot loop inlines this."""
+        try:
+            return runner[1](args)
+        except CommandError as exc:
+            return exc.reply
+        except Exception as exc:  # noqa: BLE001
+            return internal_error(runner[2], exc)
 
     def cmd_kv_once(self, args: list[bytes]):
         """KV.ONCE <client> <seq> <command> <args...>: run the command at most once per (client,
@@ -186,10 +204,7 @@ class Store(Keyspace, StringCommands, KeyCommands):
         found, reply = self.sessions.lookup(args[1], seq)
         if found:
             return reply
-        try:
-            reply = self.table.handlers[cmd.name](inner)
-        except CommandError as exc:
-            reply = exc.reply
+        reply = self.call((cmd.arity, self.table.handlers[cmd.name], cmd.name), inner)
         self.sessions.record(args[1], seq, reply, self.now)
         return reply
 

@@ -1,11 +1,11 @@
 """Redis's number rules: strict 64-bit integers (``string2ll``), long doubles (``strtold``,
-printed as Redis prints them), and the expiry-time arithmetic with its overflow checks."""
+x87 arithmetic, printed as Redis prints them), and the expiry-time arithmetic with its
+overflow checks."""
 
 from __future__ import annotations
 
 import re
-
-import numpy
+from fractions import Fraction
 
 from ..commands import NOT_INTEGER
 from ..protocol import Error
@@ -35,32 +35,108 @@ def parse_int32(raw: bytes) -> int | None:
     return value if value is not None and INT32_MIN <= value <= INT32_MAX else None
 
 
-_NONZERO_DEC = re.compile(rb"[1-9]")
-_NONZERO_HEX = re.compile(rb"[1-9a-fA-F]")
-_INFINITY = re.compile(rb"[+-]?inf(inity)?", re.IGNORECASE)
+# --------------------------------------------------------------------------- long doubles
+# Redis computes INCRBYFLOAT in C's long double: on x86-64, the x87 80-bit format, a 64-bit
+# significand and exponents from -16382. Values here are exact Fractions, always rounded to
+# that format (to nearest, ties to even) after each step, as the hardware does.
+
+SIGNIFICAND_BITS = 64
+MIN_EXPONENT = -16382 - (SIGNIFICAND_BITS - 1)  # of the significand's last bit, subnormals included
+MAX_EXPONENT = 16383 - (SIGNIFICAND_BITS - 1)
+INFINITY = float("inf")
+
+_DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_HEX = re.compile(rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
+_INFINITY = re.compile(rb"[+-]?inf(?:inity)?", re.IGNORECASE)
+# An exponent beyond these overflows or underflows whatever the (at most 5 KB of) digits.
+_CHUNK = 4000  # decimal digits converted at once
+_EXPONENT_LIMIT = {10: 4951 + MAX_LONG_DOUBLE_CHARS, 2: 16445 + 4 * MAX_LONG_DOUBLE_CHARS}
+
+
+def round_long_double(value: Fraction) -> Fraction | float:
+    """The long double nearest to ``value`` (ties to even), or ±infinity past the largest."""
+    if value == 0:
+        return Fraction(0)
+    sign = -1 if value < 0 else 1
+    magnitude = abs(value)
+    exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length() - SIGNIFICAND_BITS
+    while magnitude >= Fraction(2) ** (exponent + SIGNIFICAND_BITS):
+        exponent += 1
+    while magnitude < Fraction(2) ** (exponent + SIGNIFICAND_BITS - 1):
+        exponent -= 1
+    exponent = max(exponent, MIN_EXPONENT)
+    significand = round(magnitude / Fraction(2) ** exponent)  # Fraction rounds ties to even
+    if significand >= 2**SIGNIFICAND_BITS:
+        significand //= 2
+        exponent += 1
+    if exponent > MAX_EXPONENT:
+        return sign * INFINITY
+    return sign * significand * Fraction(2) ** exponent
 
 
 def parse_long_double(raw: bytes):
-    """``strtold`` as Redis's ``string2ld`` takes it (no spaces around, no NaN, no overflow
-    or underflow to zero; "inf" itself is fine), as a numpy long double; None if refused."""
-    if not raw or len(raw) >= MAX_LONG_DOUBLE_CHARS or raw[:1].isspace() or raw[-1:].isspace() or b"\0" in raw:
+    """``strtold`` as Redis's ``string2ld`` takes it: the whole string, no spaces, no NaN, no
+    overflow to infinity or underflow to zero ("inf" itself is fine). A Fraction (or ±inf)
+    rounded to long double, None if refused."""
+    if not raw or len(raw) >= MAX_LONG_DOUBLE_CHARS:
         return None
-    try:
-        with numpy.errstate(over="ignore", under="ignore"):
-            value = numpy.longdouble(raw.decode("ascii"))
-    except (ValueError, UnicodeDecodeError):
+    if _INFINITY.fullmatch(raw):
+        return -INFINITY if raw[:1] == b"-" else INFINITY
+    if _DECIMAL.fullmatch(raw):
+        mantissa, _, exponent = raw.lower().partition(b"e")
+        whole, _, part = mantissa.lstrip(b"+-").partition(b".")
+        exact = Fraction(_int(whole + part), 10 ** len(part))
+        exact, power, base = -exact if mantissa.startswith(b"-") else exact, int(exponent or 0), 10
+    elif _HEX.fullmatch(raw):
+        body, _, exponent = raw.lower().partition(b"p")
+        whole, _, part = body.lstrip(b"+-")[2:].partition(b".")
+        exact = Fraction(int(whole + part or b"0", 16), 16 ** len(part))
+        exact, power, base = -exact if body.startswith(b"-") else exact, int(exponent or 0), 2
+    else:
         return None
-    if numpy.isnan(value):
+    if exact == 0:
+        return Fraction(0)
+    if abs(power) > _EXPONENT_LIMIT[base]:  # far out of range (and too costly to compute)
         return None
-    if numpy.isinf(value) and not _INFINITY.fullmatch(raw):
-        return None  # ERANGE: too large
-    if value == 0:
-        body = raw.lstrip(b"+-")
-        hexa = body[:2].lower() == b"0x"
-        mantissa = re.split(rb"[pP]" if hexa else rb"[eE]", body[2:] if hexa else body)[0]
-        if (_NONZERO_HEX if hexa else _NONZERO_DEC).search(mantissa):
-            return None  # ERANGE: too small
+    exact *= Fraction(base) ** power
+    value = round_long_double(exact)
+    if value in (INFINITY, -INFINITY) or (value == 0 and exact != 0):
+        return None  # ERANGE
     return value
+
+
+def _int(digits: bytes) -> int:
+    """Decimal digits (any number of them: Python refuses more than 4300 at once) as an int."""
+    if len(digits) <= _CHUNK:
+        return int(digits or b"0")
+    return _int(digits[:-_CHUNK]) * 10**_CHUNK + int(digits[-_CHUNK:])
+
+
+def _text(number: int) -> str:
+    """The decimal digits of a non-negative int, however many."""
+    if number < 10**_CHUNK:
+        return str(number)
+    high, low = divmod(number, 10**_CHUNK)
+    return _text(high) + str(low).zfill(_CHUNK)
+
+
+def add_long_doubles(a, b):
+    """``a + b`` in long double: exact, then rounded; None for NaN (inf - inf)."""
+    infinite = [x for x in (a, b) if x in (INFINITY, -INFINITY)]
+    if infinite:
+        return infinite[0] if len(set(infinite)) == 1 else None
+    return round_long_double(a + b)
+
+
+def format_long_double(value: Fraction) -> bytes:
+    """``%.17Lf`` (the exact value, rounded to 17 decimals, ties to even) with the trailing
+    zeros and a trailing dot removed, as Redis's human-friendly ``ld2string``; "-0" is "0"."""
+    scaled = round(abs(value) * 10**17)
+    whole, frac = divmod(scaled, 10**17)
+    text = f"{_text(whole)}.{frac:017d}".rstrip("0").rstrip(".")
+    if value < 0 and text != "0":
+        text = "-" + text
+    return text.encode()
 
 
 def expire_time(raw: bytes, unit_ms: int, base_ms: int, command: str) -> int | Error:
@@ -78,14 +154,3 @@ def expire_time(raw: bytes, unit_ms: int, base_ms: int, command: str) -> int | E
 
 def invalid_expire(command: str) -> Error:
     return Error(f"ERR invalid expire time in '{command}' command")
-
-
-def format_long_double(value) -> bytes:
-    """``%.17Lf`` with the trailing zeros (and a trailing dot) removed, as Redis's
-    human-friendly ``ld2string``; "-0" is "0"."""
-    text = numpy.format_float_positional(value, precision=17, unique=False, fractional=True, trim="k")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text == "-0":
-        text = "0"
-    return text.encode()

@@ -4,12 +4,11 @@ the time). Replies and error wording are redis-server's."""
 
 from __future__ import annotations
 
-import numpy
-
 from ..commands import SYNTAX_ERROR, wrong_arity
 from ..protocol import OK, Error
 from .numbers import (
-    INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, expire_time, format_long_double, parse_int64, parse_long_double,
+    INFINITY, INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, add_long_doubles, expire_time, format_long_double,
+    parse_int64, parse_long_double,
 )
 
 TOO_BIG = Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
@@ -231,9 +230,8 @@ class StringCommands:
         delta = parse_long_double(args[2])
         if value is None or delta is None:
             return NOT_FLOAT
-        with numpy.errstate(over="ignore", invalid="ignore"):
-            value = value + delta
-        if not numpy.isfinite(value):
+        value = add_long_doubles(value, delta)
+        if value is None or value in (INFINITY, -INFINITY):
             return Error("ERR increment would produce NaN or Infinity")
         text = format_long_double(value)
         self.store(args[1], text, keep_ttl=True)

@@ -110,3 +110,26 @@ def test_the_keyspace_alone_reads_no_clock():
     assert ks.lookup(b"k") == b"v"
     ks.now = 5.0011
     assert ks.lookup(b"k") is None
+
+
+def test_incrbyfloat_computes_in_long_double_and_prints_as_redis():
+    # Each expected reply is what redis-server 7.0 (x86-64) answered.
+    s = Store()
+    assert run(s, "INCRBYFLOAT", "f", "0.1") == b"0.1"
+    assert run(s, "INCRBYFLOAT", "f", "1e3") == b"1000.09999999999999998"
+    assert run(s, "SET", "g", "1e4932") == OK
+    assert run(s, "INCRBYFLOAT", "g", "0")[:40] == b"1000000000000000000006018949387963891323"
+    assert run(s, "SET", "g", "1e-4950") == OK and run(s, "INCRBYFLOAT", "g", "0") == b"0"
+    assert run(s, "SET", "g", "1e-4952") == OK
+    assert run(s, "INCRBYFLOAT", "g", "0") == Error("ERR value is not a valid float")
+    assert run(s, "INCRBYFLOAT", "f", "inf") == Error("ERR increment would produce NaN or Infinity")
+    assert run(s, "SET", "h", "0x1.8p1") == OK and run(s, "INCRBYFLOAT", "h", ".5") == b"3.5"
+    for bad in ("nan", " 1", "1 ", "1e", ".", "1\x00"):
+        assert run(s, "INCRBYFLOAT", "h", bad) == Error("ERR value is not a valid float"), bad
+
+
+def test_a_command_that_fails_unexpectedly_is_answered_alike_on_both_servers():
+    primary, backup = Store(), Store()
+    for s in (primary, backup):
+        s.runners[b"BROKEN"] = (1, lambda args: 1 / 0, "BROKEN")
+    assert run(primary, "BROKEN") == run(backup, "BROKEN") == Error("ERR internal error in 'broken': ZeroDivisionError")
