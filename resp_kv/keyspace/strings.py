@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..commands import SYNTAX_ERROR, wrong_arity
 from ..protocol import OK, Error
+from .db import WRONGTYPE, CommandError
 from .numbers import (
     INFINITY, INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, add_long_doubles, expire_time, format_long_double,
     parse_int64, parse_long_double,
@@ -61,15 +62,24 @@ class StringCommands:
             if when.__class__ is Error:
                 return when
         old = self.string(key) if flags & GET else None
-        found = old is not None if flags & GET else self.lookup(key) is not None
-        if (flags & NX and found) or (flags & XX and not found):
-            return old if flags & GET else aborted
+        if flags & (NX | XX):
+            found = old is not None if flags & GET else self.lookup(key) is not None
+            if (flags & NX and found) or (flags & XX and not found):
+                return old if flags & GET else aborted
         self.store(key, value, keep_ttl=bool(flags & KEEPTTL))
         if when is not None:
             self.set_expiry(key, when)
         return old if flags & GET else ok
 
     def cmd_set(self, args):
+        if len(args) == 3:  # the usual SET, without options: store.store(), inlined
+            db = self.db
+            db.data[args[1]] = args[2]
+            if db.expires:
+                db.expires.pop(args[1], None)
+            if self.watchers:
+                self._touch(db, args[1])
+            return OK
         parsed = parse_options(args, 3, getex=False)
         if parsed.__class__ is Error:
             return parsed
@@ -85,7 +95,13 @@ class StringCommands:
         return self._set(args[1], args[3], PX, args[2], "psetex")
 
     def cmd_get(self, args):
-        return self.string(args[1])
+        db = self.db
+        value = db.data.get(args[1])  # lookup(), inlined for the usual key without an expiry time
+        if value is not None and db.expires and args[1] in db.expires:
+            value = self.lookup(args[1])
+        if value.__class__ is bytes or value is None:
+            return value
+        raise CommandError(WRONGTYPE)
 
     def cmd_getset(self, args):
         old = self.string(args[1])
