@@ -64,3 +64,23 @@ def test_transactions_databases_and_expiry_replicate_exactly_and_survive_failove
     assert 900 < new.ttl("session") <= 1000  # the time the primary fixed, still counting
     assert redis.Redis(port=c.by_addr(backup).port, db=3).get("elsewhere") == b"db3"
     assert new.info("keyspace")["db3"]["keys"] == 2
+
+
+def test_the_smart_client_and_the_sentinel_client_work_in_another_database(cluster):
+    from redis.sentinel import Sentinel
+
+    import resp_kv
+
+    c = cluster(servers=2)
+    wait_settled(c)
+    kv = resp_kv.Client(c.viewd.addr, db=5, timeout=20, **c.client_options())
+    assert kv.set("k", "five", ex=100) and kv.get("k") == b"five"
+    sentinel = Sentinel([("127.0.0.1", c.viewd.port)], socket_timeout=2)
+    other = sentinel.master_for("resp-kv", db=6, socket_timeout=2)
+    assert other.set("k", "six") and other.get("k") == b"six"
+    viewnum, primary, backup = c.view()
+    plain = c.by_addr(primary).client()
+    assert plain.get("k") is None and plain.info("keyspace").keys() == {"db5", "db6"}
+    c.by_addr(primary).kill()
+    c.wait_view(lambda n, p, b: p == backup, 15, what="the backup promoted")
+    assert kv.get("k") == b"five" and 90 < kv.ttl("k") <= 100  # the smart client followed, in db 5
