@@ -26,11 +26,11 @@ from .commands import (
 )
 from .daemon import OPEN_CHANNEL, TLS, Limits
 from .keeper import Keeper
+from .keyspace.db import CommandError
 from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import BIG, NULL_ARRAY, OK, OK_REPLY, Error, encode
 from .respserver import Deferred, RespServer, may_run
-from .keyspace.db import CommandError
 from .store import internal_error, session_id
 from .transactions import (
     DISCARD_WITHOUT_MULTI, EXEC_WITHOUT_MULTI, IMMEDIATE, NESTED, QUEUED, WATCH_IN_MULTI, Transaction,
@@ -90,8 +90,9 @@ class Node:
     def __init__(self, settings: Settings):
         self.admin = AdminCommands(self)
         self.auth = PeerAuth(settings.cluster_secret)
-        self.server = RespServer(DATA_COMMANDS + [ONCE, SESSION] + TRANSACTION_COMMANDS + ADMIN_COMMANDS + PEER_COMMANDS + REPLICATION_COMMANDS,
-                                 self, self.admin, self.auth,
+        commands = (DATA_COMMANDS + [ONCE, SESSION] + TRANSACTION_COMMANDS + ADMIN_COMMANDS + PEER_COMMANDS
+                    + REPLICATION_COMMANDS)
+        self.server = RespServer(commands, self, self.admin, self.auth,
                                  role=lambda: "master" if self.replica.serving else "replica",
                                  execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed,
                                  limits=settings.limits, password=settings.requirepass)

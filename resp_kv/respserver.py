@@ -37,7 +37,7 @@ class Deferred:
 
     def __init__(self, conn: "RespConnection", value: bytes | list[bytes], count: int):
         self.conn = conn
-        self.value = value  # the encoded replies, in order (as one, or in parts: see Replies)
+        self.value = value  # the encoded replies, in order (as one, or in parts: see size())
         self.count = count  # how many replies that is
         self.done = False
 

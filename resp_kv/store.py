@@ -204,7 +204,8 @@ class Store(Keyspace, StringCommands, KeyCommands):
         if seq is None:
             return Error("ERR KV.ONCE sequence number is not an integer")
         # An id in the table was checked when it entered it (or came in a state transfer).
-        if self.session_key is not None and args[1] not in self.sessions.table and not issued(self.session_key, args[1]):
+        key = self.session_key
+        if key is not None and args[1] not in self.sessions.table and not issued(key, args[1]):
             return NOT_ISSUED
         found, reply = self.sessions.lookup(args[1], seq)
         if found:
