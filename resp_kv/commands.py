@@ -94,6 +94,7 @@ DATA_COMMANDS = [
     c("INCRBY", 3, "write denyoom fast", keys=ONE_KEY),
     c("DECRBY", 3, "write denyoom fast", keys=ONE_KEY),
     c("INCRBYFLOAT", 3, "write denyoom fast", keys=ONE_KEY),
+    c("LCS", -3, "readonly", keys=TWO_KEYS),
     c("PUTHASH", 3, "write", keys=ONE_KEY),
     # keys
     c("DEL", -2, "write", keys=ALL_KEYS),

@@ -211,6 +211,35 @@ class StringCommands:
         self.store(args[1], value, keep_ttl=True)
         return len(value)
 
+    def cmd_lcs(self, args):
+        a, b = self.lookup(args[1]), self.lookup(args[2])
+        if (a is not None and a.__class__ is not bytes) or (b is not None and b.__class__ is not bytes):
+            return Error("ERR The specified keys must contain string values")
+        a, b = a or b"", b or b""
+        get_len = get_idx = with_match_len = False
+        min_match_len = 0
+        j = 3
+        while j < len(args):
+            opt = args[j].upper()
+            if opt == b"IDX":
+                get_idx = True
+            elif opt == b"LEN":
+                get_len = True
+            elif opt == b"WITHMATCHLEN":
+                with_match_len = True
+            elif opt == b"MINMATCHLEN" and j + 1 < len(args):
+                min_match_len = parse_int64(args[j + 1])
+                if min_match_len is None:
+                    return NOT_INTEGER
+                min_match_len = max(min_match_len, 0)
+                j += 1
+            else:
+                return SYNTAX_ERROR
+            j += 1
+        if get_idx and get_len:
+            return Error("ERR If you want both the length and indexes, please just use IDX.")
+        return lcs(a, b, get_len, get_idx, with_match_len, min_match_len)
+
     def _add(self, key: bytes, delta: int):
         old = self.string(key)
         value = 0 if old is None else parse_int64(old)
@@ -253,3 +282,47 @@ class StringCommands:
         self.store(args[1], text, keep_ttl=True)
         return text
 
+
+def lcs(a: bytes, b: bytes, get_len: bool, get_idx: bool, with_match_len: bool, min_match_len: int):
+    """LCS's reply: the longest common subsequence of ``a`` and ``b`` by dynamic programming,
+    walked back from the end as Redis walks it (so IDX lists the same ranges, last first)."""
+    width = len(b) + 1
+    table = [0] * ((len(a) + 1) * width)  # table[i * width + j]: the LCS length of a[:i], b[:j]
+    for i in range(1, len(a) + 1):
+        row, above, ai = i * width, (i - 1) * width, a[i - 1]
+        for j in range(1, width):
+            table[row + j] = (table[above + j - 1] + 1 if ai == b[j - 1]
+                              else max(table[above + j], table[row + j - 1]))
+    length = table[-1]
+    if get_len:
+        return length
+    result = bytearray(length)
+    matches = []
+    i, j, k = len(a), len(b), length
+    start = None  # the range being walked: (a start, a end, b start, b end)
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            result[k - 1] = a[i - 1]
+            if start is None:
+                start = [i - 1, i - 1, j - 1, j - 1]
+            else:  # contiguous with the range: extend it backwards
+                start[0] -= 1
+                start[2] -= 1
+            emit = start[0] == 0 or start[2] == 0
+            i, j, k = i - 1, j - 1, k - 1
+        else:
+            if table[(i - 1) * width + j] > table[i * width + j - 1]:
+                i -= 1
+            else:
+                j -= 1
+            emit = start is not None
+        if emit:
+            size = start[1] - start[0] + 1
+            if min_match_len == 0 or size >= min_match_len:
+                match = [[start[0], start[1]], [start[2], start[3]]]
+                matches.append(match + [size] if with_match_len else match)
+            start = None
+    if get_idx:
+        return {"matches": matches, "len": length}
+    return bytes(result)

@@ -133,3 +133,14 @@ def test_a_command_that_fails_unexpectedly_is_answered_alike_on_both_servers():
     for s in (primary, backup):
         s.runners[b"BROKEN"] = (1, lambda args: 1 / 0, "BROKEN")
     assert run(primary, "BROKEN") == run(backup, "BROKEN") == Error("ERR internal error in 'broken': ZeroDivisionError")
+
+
+def test_lcs_as_redis_documents_it():
+    s = Store()
+    run(s, "MSET", "key1", "ohmytext", "key2", "mynewtext")
+    assert run(s, "LCS", "key1", "key2") == b"mytext"
+    assert run(s, "LCS", "key1", "key2", "LEN") == 6
+    assert run(s, "LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN") == {
+        "matches": [[[4, 7], [5, 8], 4]], "len": 6}
+    assert run(s, "LCS", "key1", "key2", "IDX") == {"matches": [[[4, 7], [5, 8]], [[2, 3], [0, 1]]], "len": 6}
+    assert run(s, "LCS", "key1", "nokey") == b""
