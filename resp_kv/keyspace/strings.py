@@ -66,6 +66,8 @@ class StringCommands:
             found = old is not None if flags & GET else self.lookup(key) is not None
             if (flags & NX and found) or (flags & XX and not found):
                 return old if flags & GET else aborted
+        elif flags & KEEPTTL:
+            self.lookup(key)  # an expired key goes first, with its time: there is no TTL to keep
         self.store(key, value, keep_ttl=bool(flags & KEEPTTL))
         if when is not None:
             self.set_expiry(key, when)

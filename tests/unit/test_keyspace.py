@@ -144,3 +144,10 @@ def test_lcs_as_redis_documents_it():
         "matches": [[[4, 7], [5, 8], 4]], "len": 6}
     assert run(s, "LCS", "key1", "key2", "IDX") == {"matches": [[[4, 7], [5, 8]], [[2, 3], [0, 1]]], "len": 6}
     assert run(s, "LCS", "key1", "nokey") == b""
+
+
+def test_set_keepttl_on_an_expired_key_keeps_no_time():
+    s = Store()
+    run(s, "SET", "k", "old", "PX", "10", now=1.0)
+    run(s, "SET", "k", "new", "KEEPTTL", now=2.0)  # k had expired: its time went with it
+    assert run(s, "GET", "k", now=3.0) == b"new" and run(s, "TTL", "k") == -1
