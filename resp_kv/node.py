@@ -33,7 +33,7 @@ from .protocol import BIG, NULL_ARRAY, OK, OK_REPLY, Error, encode
 from .respserver import Deferred, RespServer, may_run
 from .store import internal_error, session_id
 from .transactions import (
-    DISCARD_WITHOUT_MULTI, EXEC_WITHOUT_MULTI, IMMEDIATE, NESTED, QUEUED, WATCH_IN_MULTI, Transaction,
+    DISCARD_WITHOUT_MULTI, EXEC_WITHOUT_MULTI, IMMEDIATE, NESTED, QUEUED, WATCH_IN_MULTI, Transaction, exec_abort,
 )
 from .view import View
 
@@ -327,7 +327,10 @@ class Node:
         store = self.keeper.store
         runner = store.runner(args[0])
         if runner is None:
-            return self.server.dispatch(conn, args)
+            reply = self.server.dispatch(conn, args)
+            if reply.__class__ is Error and len(args) > 1 and args[0].upper() == b"EXEC":
+                return self._exec_refused(conn, reply)
+            return reply
         if not (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
             return wrong_arity(runner[2])
         if not may_run(conn):
@@ -391,6 +394,13 @@ class Node:
         if self.replica.serving:
             tx.ran = taken
         return replies
+
+    def _exec_refused(self, conn, error: Error) -> Error:
+        """EXEC refused before it runs (wrong arity): as Redis, the transaction ends, and the
+        reply says why."""
+        if conn.tx is not None:
+            conn.tx.discard()
+        return exec_abort(error)
 
     def cmd_discard(self, conn, args):
         if conn.tx is None or conn.tx.queued is None:

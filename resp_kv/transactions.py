@@ -19,6 +19,12 @@ NESTED = Error("ERR MULTI calls can not be nested")
 EXEC_WITHOUT_MULTI = Error("ERR EXEC without MULTI")
 DISCARD_WITHOUT_MULTI = Error("ERR DISCARD without MULTI")
 WATCH_IN_MULTI = Error("ERR WATCH inside MULTI is not allowed")
+def exec_abort(error: Error) -> Error:
+    """EXEC's reply when EXEC itself is refused (Redis's execCommandAbort)."""
+    reason = error[4:] if error.startswith("ERR ") else str(error)
+    return Error(f"EXECABORT Transaction discarded because of: {reason}")
+
+
 # Answered at once inside MULTI rather than queued.
 IMMEDIATE = frozenset({"EXEC", "DISCARD", "MULTI", "WATCH", "QUIT", "RESET"})
 
@@ -59,6 +65,24 @@ class Transaction:
         entry = (db.index, key)
         if self.watched.get(entry) and key not in db.data:
             self.watched[entry] = False  # it had expired already and is now gone: no change
+            return
+        self.dirty = True
+
+    def replaced(self, db, key: bytes, existed: bool, replaced_with) -> None:
+        """A watched key's database is being emptied (``replaced_with`` None) or swapped with
+        ``replaced_with`` (the keyspace calls this). A key that had expired when watched and
+        goes, or stays expired, is no change; nor is an absent key replaced by an expired one
+        (which then counts as expired when watched)."""
+        entry = (db.index, key)
+        incoming_expired = replaced_with is not None and self.keyspace.expired(key, replaced_with)
+        if self.watched.get(entry):
+            if replaced_with is None or key not in replaced_with.data:
+                self.watched[entry] = False
+                return
+            if incoming_expired:
+                return
+        elif not existed and incoming_expired:
+            self.watched[entry] = True
             return
         self.dirty = True
 

@@ -10,8 +10,16 @@ that compare two servers' raw replies and data. No sockets here (the test drives
   expiry instant a stream names is at least 100 s away from every other one, unless it is the
   same absolute time again (equal on both servers). So NX/XX/GT/LT decide alike on both servers
   as long as the stream runs within ~90 s of ``now_ms``.
+* A stream is a list of steps ``(conn, cmd)``: ``conn`` is ``A`` (0, the main connection) or ``B``
+  (1, a second connection to the same server, for WATCH races). Besides single commands it holds
+  scenarios of several steps: transactions (MULTI ... EXEC/DISCARD with queue-time errors, runtime
+  errors, SELECT, nested MULTI, WATCH inside MULTI), WATCH races (A watches, B or A writes, expires
+  with a past absolute time, flushes or swaps, or not; A may UNWATCH; A runs MULTI ... EXEC), stray
+  EXEC/DISCARD/WATCH/UNWATCH, and LCS over small-alphabet strings. A scenario is never cut: a
+  stream may run a few steps past ``n``.
 * ``compare(cmd, a, b)`` -> None if the raw replies ``a`` (redis) and ``b`` (resp-kv) agree, else why
   not: byte for byte, except TTL-like replies (a tolerance) and KEYS (a sorted multiset).
+  ``compare_exec(queued, a, b)`` compares EXEC replies element by element with the same rules.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ import random
 import hiredis
 
 Command = list[bytes]
+Step = tuple[int, Command]  # (connection, command)
+A, B = 0, 1  # the main connection and the second one
+CONN_NAMES = "AB"
 
 # Eight keys: globbing characters, an empty key and a binary one among them.
 KEYS = [b"a", b"b", b"c", b"ab", b"k:1", b"k:22", b"", b"\x00\xff*?"]
@@ -46,6 +57,9 @@ PATTERNS = [b"*", b"?", b"??", b"a*", b"*b", b"[a-c]", b"[c-a]", b"[^a]", b"[!a]
             b"a[", b"\\", b"*[", b"", b"[\\]]", b"**", b"*a*b*", b"[]", b"[-]", b"a\\b", b"A", b"[A-Z]"]
 TYPES = [b"string", b"STRING", b"list", b"hash", b"set", b"zset", b"stream", b"none", b"foo", b""]
 JUNK = [b"FOO", b"extra", b"", b"1x", b"\x00"]  # never a number: after a bare EX it would be a time
+UNKNOWN = [b"FOO", b"GETT", b"SETX", b"MULTIX", b"EXECUTE", b""]  # command names Redis does not know
+MIN_MATCH_LENS = [b"0", b"1", b"2", b"3", b"4", b"6", b"10", b"-1", b"x", b"", b"1.5", b" 2",
+                  b"9223372036854775807", b"9223372036854775808", b"-9223372036854775808"]
 
 RELATIVE_SPACING = 100  # seconds between any two future expiry instants of a stream
 TTL_TOLERANCE_MS = {b"TTL": 2000, b"PTTL": 1500, b"EXPIRETIME": 2000, b"PEXPIRETIME": 1500}
@@ -97,6 +111,57 @@ def compare_keys(a: bytes, b: bytes) -> str | None:
     return None if sorted(x) == sorted(y) else "different keys"
 
 
+def reply_end(raw: bytes, pos: int = 0) -> int:
+    """Where the one RESP2/RESP3 reply starting at ``raw[pos]`` ends (ValueError if it does not)."""
+    line_end = raw.index(b"\r\n", pos)
+    kind, head = raw[pos:pos + 1], raw[pos + 1:line_end]
+    pos = line_end + 2
+    if kind in b"+-:_,#(" and len(kind) == 1:
+        return pos
+    if kind in (b"$", b"!", b"="):
+        size = int(head)
+        return pos if size < 0 else pos + size + 2
+    if kind in (b"*", b"~", b">", b"%", b"|"):
+        count = int(head)
+        for _ in range(max(count, 0) * (2 if kind in (b"%", b"|") else 1)):
+            pos = reply_end(raw, pos)
+        return pos
+    raise ValueError(f"not a RESP reply at {pos}: {raw[pos - 2 - len(head):pos + 20]!r}")
+
+
+def array_items(raw: bytes) -> list[bytes] | None:
+    """The raw bytes of each element of the array reply ``raw``; None if it is not a whole array."""
+    if not raw.startswith(b"*"):
+        return None
+    try:
+        count = int(raw[1:raw.index(b"\r\n")])
+        if count < 0:
+            return None
+        items, pos = [], raw.index(b"\r\n") + 2
+        for _ in range(count):
+            end = reply_end(raw, pos)
+            items.append(raw[pos:end])
+            pos = end
+    except ValueError:
+        return None
+    return items if pos == len(raw) else None
+
+
+def compare_exec(queued: list[Command], a: bytes, b: bytes) -> str | None:
+    """EXEC's replies: the same shape, and each queued command's reply compared as on its own."""
+    if a == b:
+        return None
+    x, y = array_items(a), array_items(b)
+    if x is None or y is None or len(x) != len(y) or len(x) != len(queued):
+        return "replies differ"
+    for i, (cmd, want, got) in enumerate(zip(queued, x, y)):
+        reason = compare(cmd, want, got)
+        if reason:
+            return (f"EXEC reply element {i} (for {show(cmd, 120)}): {reason}: redis {want[:200]!r}, "
+                    f"resp-kv {got[:200]!r}")
+    return None
+
+
 def compare(cmd: Command, a: bytes, b: bytes) -> str | None:
     """None if reply ``a`` (the reference) and ``b`` agree for ``cmd``, else a short reason.
 
@@ -132,9 +197,14 @@ class Generator:
             (self.g_dbsize, 1), (self.g_flushdb, 0.6), (self.g_flushall, 0.25), (self.g_swapdb, 1),
             (self.g_select, 3),
             (self.g_expire, 7), (self.g_ttl, 4), (self.g_persist, 1),
+            (self.g_lcs, 2),
         ]
         self.families = [f for f, _ in families]
         self.weights = [w for _, w in families]
+        # Inside MULTI: not SCAN nor RANDOMKEY (their checks need more round trips).
+        self.tx_families = [f for f, _ in families if f not in (self.g_scan, self.g_randomkey)]
+        self.tx_weights = [w for f, w in families if f not in (self.g_scan, self.g_randomkey)]
+        self.in_tx = False  # making commands that are queued (they may never run)
 
     # -- words ---------------------------------------------------------------------------------
 
@@ -157,11 +227,18 @@ class Generator:
         r = self.rng.random()
         if r < 0.2:
             return b"%d" % self.rng.randint(-100, 100)
-        if r < 0.75:
+        if r < 0.65:
             return self.rng.choice(VALUES)
+        if r < 0.77:
+            return self.alpha()
         if r < 0.9:
             return bytes(self.rng.randrange(256) for _ in range(self.rng.randint(1, 20)))
         return bytes([self.rng.choice(b"xyz")]) * self.rng.randint(30, 300)
+
+    def alpha(self) -> bytes:
+        """A string of a few to a few dozen bytes over a small alphabet (LCS finds matches)."""
+        letters = self.rng.choice([b"ab", b"abc", b"ACGT", b"xyz"])
+        return bytes(self.rng.choice(letters) for _ in range(self.rng.randint(1, 40)))
 
     def integer(self) -> bytes:
         if self.rng.random() < 0.3:
@@ -225,6 +302,11 @@ class Generator:
             return self.rng.choice([b"9223372036854775807", b"9223372036854775000", b"9223372036854775",
                                     b"9223372036854776", b"4611686018427387904"])
         return self.rng.choice([b"1.5", b"x", b"", b" 1", b"1e12"])
+
+    def past_time(self, ms: bool) -> bytes:
+        """An absolute Unix time already past (no clock race: it stays past)."""
+        past = self.rng.choice([1, 100, 86400, self.now_s - 1])
+        return b"%d" % ((self.now_s - past) * 1000 if ms else self.now_s - past)
 
     def time_option(self, allow_keepttl: bool) -> list[bytes]:
         opt = self.rng.choice([b"EX", b"PX", b"EXAT", b"PXAT"] + ([b"KEEPTTL"] if allow_keepttl else []))
@@ -434,20 +516,176 @@ class Generator:
             return cmd[: self.rng.randrange(1, len(cmd))]
         return cmd + [self.rng.choice(JUNK + [self.key()])]
 
-    def next(self) -> Command:
+    def single(self) -> Command:
+        """One command of the families (maybe with a wrong number of arguments)."""
         cmd = self.rng.choices(self.families, self.weights)[0]()
         if self.rng.random() < 0.03:
             cmd = self.mutate_arity(cmd)
-        if name(cmd) == b"FLUSHALL" and (len(cmd) == 1 or (len(cmd) == 2 and cmd[1].upper() in (b"ASYNC", b"SYNC"))):
-            self.lingering = False
+        self.ran(cmd)
         return cmd
 
+    def ran(self, cmd: Command) -> None:
+        """Bookkeeping for a command that runs now (not one queued in a transaction)."""
+        if (not self.in_tx and name(cmd) == b"FLUSHALL"
+                and (len(cmd) == 1 or (len(cmd) == 2 and cmd[1].upper() in (b"ASYNC", b"SYNC")))):
+            self.lingering = False
 
-def generate(seed: int, n: int, now_ms: int) -> list[Command]:
-    """``n`` commands from ``seed``; absolute times relative to ``now_ms`` (Unix ms)."""
+    def queued(self) -> Command:
+        """A command of the families for inside MULTI (no SCAN, no RANDOMKEY)."""
+        return self.rng.choices(self.tx_families, self.tx_weights)[0]()
+
+    # -- transactions ----------------------------------------------------------------------------
+
+    def g_lcs(self) -> Command:
+        opts: list[list[bytes]] = []
+        if self.rng.random() < 0.3:
+            opts.append([self.word(b"LEN")])
+        if self.rng.random() < 0.5:
+            opts.append([self.word(b"IDX")])
+        if self.rng.random() < 0.35:
+            opts.append([self.word(b"MINMATCHLEN"), self.rng.choice(MIN_MATCH_LENS)])
+        if self.rng.random() < 0.35:
+            opts.append([self.word(b"WITHMATCHLEN")])
+        if self.rng.random() < 0.04:
+            opts.append([self.rng.choice(JUNK + [b"LEN", b"IDX"])])
+        self.rng.shuffle(opts)
+        cmd = [self.word(b"LCS"), self.key(), self.key()] + [w for o in opts for w in o]
+        if self.rng.random() < 0.03:
+            cmd.append(self.word(b"MINMATCHLEN"))  # no value follows
+        return cmd
+
+    def s_lcs(self) -> list[Step]:
+        """Two small-alphabet strings, then LCS over them (sometimes a missing key or the same one)."""
+        k1, k2 = self.key(), self.key()
+        steps = [(A, [self.word(b"SET"), k1, self.alpha()])]
+        if self.rng.random() < 0.85:
+            steps.append((A, [self.word(b"SET"), k2, self.alpha()]))
+        cmd = self.g_lcs()
+        cmd[1:3] = [k1, k2] if self.rng.random() < 0.9 else [k1, self.key()]
+        return steps + [(A, cmd)]
+
+    def g_tx_stray(self) -> Command:
+        """EXEC/DISCARD without MULTI, WATCH/UNWATCH on their own, bad arities."""
+        cmd = self.rng.choice([[b"EXEC"], [b"DISCARD"], [b"UNWATCH"], [b"WATCH"] + self.keys(1, 3),
+                               [b"EXEC", b"x"], [b"MULTI", b"x"], [b"WATCH"], [b"UNWATCH", b"x"],
+                               [b"DISCARD", self.key()]])
+        return [self.word(cmd[0])] + cmd[1:]
+
+    def tx_body(self, conn: int) -> list[Step]:
+        """MULTI, a few queued commands (and errors), then EXEC or DISCARD, on ``conn``."""
+        steps: list[Step] = [(conn, [self.word(b"MULTI")])]
+        self.in_tx = True
+        for _ in range(self.rng.choice([0, 1, 2, 2, 3, 3, 4, 5, 6])):
+            r = self.rng.random()
+            if r < 0.07:
+                steps.append((conn, [self.word(b"SELECT"), self.db()]))
+            elif r < 0.10:  # an unknown command: EXECABORT
+                steps.append((conn, [self.rng.choice(UNKNOWN)] + self.keys(0, 2)))
+            elif r < 0.14:  # a wrong number of arguments (mostly): EXECABORT
+                steps.append((conn, self.mutate_arity(self.queued())))
+            elif r < 0.16:
+                steps.append((conn, [self.word(b"MULTI")]))  # nested
+            elif r < 0.18:
+                steps.append((conn, [self.word(b"WATCH")] + self.keys(1, 2)))  # not allowed inside MULTI
+            elif r < 0.20:
+                steps.append((conn, [self.word(b"UNWATCH")]))  # queued
+            elif r < 0.26:  # a runtime error inside EXEC: the others still run
+                k = self.key()
+                bad = self.rng.choice([b"abc", b"1.5", b"", b"99999999999999999999"])
+                steps.append((conn, [self.word(b"SET"), k, bad]))
+                steps.append((conn, [self.word(self.rng.choice([b"INCR", b"DECR", b"INCRBY"])), k]
+                              + ([self.integer()] if self.rng.random() < 0.3 else [])))
+            else:
+                steps.append((conn, self.queued()))
+        self.in_tx = False
+        r = self.rng.random()
+        if r < 0.8:
+            steps.append((conn, [self.word(b"EXEC")]))
+        elif r < 0.94:
+            steps.append((conn, [self.word(b"DISCARD")]))
+        else:  # EXEC with an argument: EXECABORT, the transaction ends; the next EXEC has no MULTI
+            steps += [(conn, [self.word(b"EXEC"), self.rng.choice(JUNK)]), (conn, [self.word(b"EXEC")])]
+        return steps
+
+    def s_transaction(self) -> list[Step]:
+        return self.tx_body(A if self.rng.random() < 0.85 else B)
+
+    def s_watch(self) -> list[Step]:
+        """A WATCHes, then B (or A) writes a watched key or not, then A runs MULTI ... EXEC."""
+        steps: list[Step] = []
+        if self.rng.random() < 0.6:  # both connections in the same database
+            db = self.rng.choice(DBS)
+            steps += [(A, [b"SELECT", db]), (B, [b"SELECT", db])]
+        k = self.key()
+        if self.rng.random() < 0.25:  # watch a key already expired (but maybe not yet removed)
+            steps.append((A, [self.word(b"SET"), k, self.value(), self.word(b"PXAT"), self.past_time(True)]))
+            self.lingering = True
+        watched = [k] + self.keys(0, 2)
+        self.rng.shuffle(watched)
+        steps.append((A, [self.word(b"WATCH")] + watched))
+        if self.rng.random() < 0.2:
+            steps.append((A, [self.word(b"WATCH")] + self.keys(1, 2)))  # WATCHes add up
+        for _ in range(self.rng.choice([0, 1, 1, 2, 3])):
+            who = B if self.rng.random() < 0.75 else A
+            steps.append((who, self.interference(k)))
+        if self.rng.random() < 0.1:
+            steps.append((A, [self.word(b"UNWATCH")]))
+        return steps + self.tx_body(A)
+
+    def interference(self, k: bytes) -> Command:
+        """Something between WATCH and EXEC: a write of the watched key ``k`` or not."""
+        r = self.rng.random()
+        other = self.key()
+        if r < 0.35:
+            cmd = self.rng.choice([
+                [b"SET", k, self.value()], [b"DEL", k], [b"INCR", k], [b"APPEND", k, self.value()],
+                [b"EXPIRE", k, self.rel_time(False)], [b"PERSIST", k], [b"RENAME", k, other], [b"RENAME", other, k],
+                [b"MOVE", k, self.db()], [b"COPY", other, k, b"REPLACE"], [b"GETDEL", k], [b"GETEX", k, b"PERSIST"],
+                [b"SETRANGE", k, b"1", b"z"], [b"SET", k, self.value(), b"NX"], [b"SET", k, self.value(), b"XX"],
+                [b"MSET", other, self.value(), k, self.value()], [b"RENAMENX", other, k]])
+        elif r < 0.5:  # the watched key expires, at an absolute time already past
+            ms = self.rng.random() < 0.5
+            cmd = self.rng.choice([[b"PEXPIREAT" if ms else b"EXPIREAT", k, self.past_time(ms)],
+                                   [b"SET", k, self.value(), b"PXAT" if ms else b"EXAT", self.past_time(ms)],
+                                   [b"GETEX", k, b"PXAT" if ms else b"EXAT", self.past_time(ms)]])
+            if name(cmd) == b"SET":
+                self.lingering = True
+        elif r < 0.62:  # reads touch nothing
+            cmd = self.rng.choice([[b"GET", k], [b"EXISTS", k], [b"TTL", k], [b"TYPE", k], [b"STRLEN", k]])
+        elif r < 0.77:
+            cmd = self.rng.choice([[b"FLUSHDB"], [b"FLUSHALL"], [b"SWAPDB", self.db(), self.db()]])
+        elif r < 0.85:
+            cmd = [b"SELECT", self.db()]
+        else:
+            return self.single()
+        cmd = [self.word(cmd[0])] + cmd[1:]
+        self.ran(cmd)
+        return cmd
+
+    # -- the stream ----------------------------------------------------------------------------
+
+    def next_steps(self) -> list[Step]:
+        r = self.rng.random()
+        if r < 0.03:
+            return self.s_transaction()
+        if r < 0.055:
+            return self.s_watch()
+        if r < 0.065:
+            return self.s_lcs()
+        if r < 0.073:
+            return [(A if self.rng.random() < 0.8 else B, self.g_tx_stray())]
+        return [(B if self.rng.random() < 0.04 else A, self.single())]
+
+
+def generate(seed: int, n: int, now_ms: int) -> list[Step]:
+    """About ``n`` steps ``(conn, cmd)`` from ``seed`` (a scenario under way at ``n`` is finished);
+    absolute times relative to ``now_ms`` (Unix ms)."""
     gen = Generator(seed, now_ms)
-    return [gen.next() for _ in range(n)]
+    steps: list[Step] = []
+    while len(steps) < n:
+        steps += gen.next_steps()
+    return steps
 
 
-def command_names(cmds: list[Command]) -> set[bytes]:
-    return {name(c) for c in cmds}
+def command_names(steps: list[Step]) -> set[bytes]:
+    return {name(c) for _, c in steps}

@@ -125,7 +125,7 @@ class Keyspace:
         return True
 
     def flush(self, db: Database) -> None:
-        self._touch_all(db, db)
+        self._touch_all(db, None)
         db.data.clear()
         db.expires.clear()
 
@@ -135,12 +135,14 @@ class Keyspace:
         a.data, b.data = b.data, a.data
         a.expires, b.expires = b.expires, a.expires
 
-    def _touch_all(self, db: Database, other: Database) -> None:
-        """Before ``db`` is emptied or swapped with ``other``: touch its watched keys that are
-        in either."""
+    def _touch_all(self, db: Database, replaced_with: Database | None) -> None:
+        """Before ``db`` is emptied (or gets ``replaced_with``'s keys): tell the watchers of its
+        keys that are in either."""
         for index, key in list(self.watchers):
-            if index == db.index and (key in db.data or key in other.data):
-                self._touch(db, key)
+            exists = key in db.data
+            if index == db.index and (exists or (replaced_with is not None and key in replaced_with.data)):
+                for transaction in list(self.watchers.get((index, key), ())):
+                    transaction.replaced(db, key, exists, replaced_with)
 
     # ------------------------------------------------------------------ active expiry
 

@@ -70,7 +70,8 @@ class KeyCommands:
             return Error("ERR invalid second DB index")
         if not (0 <= first < DATABASES and 0 <= second < DATABASES):
             return OUT_OF_RANGE
-        self.swap(self.dbs[first], self.dbs[second])
+        if first != second:  # a database swapped with itself: nothing happens, nothing is touched
+            self.swap(self.dbs[first], self.dbs[second])
         return OK
 
     def cmd_dbsize(self, args):

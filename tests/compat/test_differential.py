@@ -5,6 +5,12 @@ the same data in databases 0-15. After a stream the backup must hold the primary
 DIGEST), and in the failover test the backup, promoted after a SIGKILL of the primary, must
 still hold redis-server's data.
 
+Each server gets two connections, A (the stream's main one) and B (for WATCH races: A watches,
+B writes or not, A runs MULTI ... EXEC); both in the same RESP version, each with its own SELECTed
+database. The harness follows each connection's transaction from redis-server's replies (+OK to
+MULTI, +QUEUED, EXEC/DISCARD) and compares EXEC's replies element by element with the rules of
+the queued commands.
+
 Each seed runs in RESP2 and in RESP3 (HELLO 3 first). Replay one seed (a failure prints this):
 
     RESP_KV_DIFF_SEED=3 .venv/bin/python -m pytest tests/compat/test_differential.py -k 'test_same_replies and resp2'
@@ -25,7 +31,7 @@ import pytest
 
 import diffgen
 from resp_kv.protocol import encode_command
-from diffgen import Command, show
+from diffgen import CONN_NAMES, Command, Step, show
 from procs import Cluster, Proc, digest, free_port, wait_for, wait_role, wait_settled
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
@@ -88,94 +94,138 @@ class RawConn:
 
 
 class Mismatch(Exception):
-    def __init__(self, cmd: Command, reason: str, want: bytes, got: bytes):
+    def __init__(self, cmd: Command, reason: str, want: bytes, got: bytes, conn: int = diffgen.A):
         super().__init__(reason)
-        self.cmd, self.reason, self.want, self.got = cmd, reason, want, got
+        self.cmd, self.reason, self.want, self.got, self.conn = cmd, reason, want, got, conn
 
     def describe(self) -> str:
-        return (f"{show(self.cmd)}\n  {self.reason}\n  redis-server: {self.want[:500]!r}\n"
-                f"  resp-kv:      {self.got[:500]!r}")
+        return (f"on connection {CONN_NAMES[self.conn]}: {show(self.cmd)}\n  {self.reason}\n"
+                f"  redis-server: {self.want[:500]!r}\n  resp-kv:      {self.got[:500]!r}")
 
 
 class Pair:
-    """The same commands to redis-server (the reference) and to resp-kv, one connection each."""
+    """The same commands to redis-server (the reference) and to resp-kv, two connections each
+    (A and B)."""
 
     def __init__(self, redis_port: int, kv_port: int, protocol: int):
-        self.redis = RawConn(redis_port)
-        self.kv = RawConn(kv_port)
         self.protocol = protocol
-        if protocol == 3:
-            # The replies name each server (version, id...): only their shape is compared.
-            want, got = self.redis.call([b"HELLO", b"3"]), self.kv.call([b"HELLO", b"3"])
-            if not (want.startswith(b"%") and got.startswith(b"%")):
-                raise Mismatch([b"HELLO", b"3"], "HELLO 3 did not answer a RESP3 map", want, got)
+        self.conns: list[tuple[RawConn, RawConn]] = []
+        self.queued: list[list[Command] | None] = [None, None]  # per connection, inside MULTI
+        try:
+            for conn in (diffgen.A, diffgen.B):
+                self.conns.append((RawConn(redis_port), RawConn(kv_port)))
+                if protocol == 3:
+                    # The replies name each server (version, id...): only their shape is compared.
+                    want, got = self.both([b"HELLO", b"3"], conn)
+                    if not (want.startswith(b"%") and got.startswith(b"%")):
+                        raise Mismatch([b"HELLO", b"3"], "HELLO 3 did not answer a RESP3 map", want, got, conn)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def redis(self) -> RawConn:
+        return self.conns[diffgen.A][0]
+
+    @property
+    def kv(self) -> RawConn:
+        return self.conns[diffgen.A][1]
 
     def close(self) -> None:
-        self.redis.close()
-        self.kv.close()
+        for r, k in self.conns:
+            r.close()
+            k.close()
 
-    def both(self, cmd: Command) -> tuple[bytes, bytes]:
-        want = self.redis.call(cmd)
+    def both(self, cmd: Command, conn: int = diffgen.A) -> tuple[bytes, bytes]:
+        redis, kv = self.conns[conn]
+        want = redis.call(cmd)
         try:
-            got = self.kv.call(cmd)
+            got = kv.call(cmd)
         except (OSError, hiredis.ProtocolError, AssertionError) as exc:
-            raise Mismatch(cmd, "resp-kv did not answer properly", want, f"<{exc!r}>".encode()) from exc
+            raise Mismatch(cmd, "resp-kv did not answer properly", want, f"<{exc!r}>".encode(), conn) from exc
         return want, got
 
-    def step(self, cmd: Command) -> None:
-        """Run ``cmd`` on both; raise Mismatch if the replies disagree (or one does not come)."""
+    def step(self, cmd: Command, conn: int = diffgen.A) -> None:
+        """Run ``cmd`` on both servers' connection ``conn``; raise Mismatch if the replies disagree
+        (or one does not come)."""
         try:
-            self._step(cmd)
+            self._step(cmd, conn)
         except (OSError, hiredis.ProtocolError, AssertionError) as exc:
-            raise Mismatch(cmd, f"no proper reply: {exc!r}", b"", b"") from exc
+            raise Mismatch(cmd, f"no proper reply: {exc!r}", b"", b"", conn) from exc
 
-    def _step(self, cmd: Command) -> None:
+    def _step(self, cmd: Command, conn: int) -> None:
         kind = diffgen.name(cmd)
-        if kind == b"SCAN" and len(cmd) >= 2:
-            return self._scan(cmd)
-        want, got = self.both(cmd)
-        if kind == b"RANDOMKEY":
-            return self._randomkey(cmd, want, got)
-        reason = diffgen.compare(cmd, want, got)
+        queued = self.queued[conn]
+        if queued is None and kind == b"SCAN" and len(cmd) >= 2:
+            return self._scan(cmd, conn)
+        want, got = self.both(cmd, conn)
+        self._follow(cmd, conn, want)
+        if queued is None and kind == b"RANDOMKEY":
+            return self._randomkey(cmd, want, got, conn)
+        if queued is not None and kind == b"EXEC" and len(cmd) == 1:
+            reason = diffgen.compare_exec(queued, want, got)
+        elif queued is not None:
+            reason = None if want == got else "replies differ (inside MULTI)"
+        else:
+            reason = diffgen.compare(cmd, want, got)
         if reason:
-            raise Mismatch(cmd, reason, want, got)
+            raise Mismatch(cmd, reason, want, got, conn)
 
-    def _randomkey(self, cmd: Command, want: bytes, got: bytes) -> None:
+    def _follow(self, cmd: Command, conn: int, want: bytes) -> None:
+        """Whether connection ``conn`` is inside MULTI, and what it queued, from redis-server's reply."""
+        kind, queued = diffgen.name(cmd), self.queued[conn]
+        if queued is None:
+            if kind == b"MULTI" and want == b"+OK\r\n":
+                self.queued[conn] = []
+        elif kind == b"EXEC" or (kind == b"DISCARD" and len(cmd) == 1):
+            self.queued[conn] = None  # (Redis 7.0 answers EXEC with extra arguments EXECABORT, and ends MULTI)
+        elif want == b"+QUEUED\r\n":
+            queued.append(cmd)
+
+    def settle(self) -> None:
+        """End a transaction a stream left open (DISCARD on both servers), on either connection."""
+        for conn in (diffgen.A, diffgen.B):
+            if self.queued[conn] is not None:
+                self.step([b"DISCARD"], conn)
+
+    def _randomkey(self, cmd: Command, want: bytes, got: bytes, conn: int) -> None:
         x, y = diffgen.parse(want), diffgen.parse(got)
         if isinstance(x, bytes) and isinstance(y, bytes):
-            for conn, key in ((self.redis, x), (self.kv, y)):
-                exists = conn.call([b"EXISTS", key])
+            for server, key in zip(self.conns[conn], (x, y)):
+                exists = server.call([b"EXISTS", key])
                 if exists != b":1\r\n":
                     raise Mismatch(cmd, f"RANDOMKEY named {key!r}, but EXISTS answers {exists!r} on that server",
-                                   want, got)
+                                   want, got, conn)
         elif not (x is None and y is None) and want != got:
-            raise Mismatch(cmd, "RANDOMKEY: nil on one server only, or different errors", want, got)
+            raise Mismatch(cmd, "RANDOMKEY: nil on one server only, or different errors", want, got, conn)
 
-    def _scan(self, cmd: Command) -> None:
+    def _scan(self, cmd: Command, conn: int) -> None:
         """A full iteration on each server from the given cursor: the same keys, as a set."""
-        want, got = self.both(cmd)
+        want, got = self.both(cmd, conn)
         x, y = diffgen.parse(want), diffgen.parse(got)
         if not (self._scan_page(x) and self._scan_page(y)):
             if want != got:
-                raise Mismatch(cmd, "replies differ", want, got)
+                raise Mismatch(cmd, "replies differ", want, got, conn)
             return
         found = []
-        for who, conn, page in (("redis-server", self.redis, x), ("resp-kv", self.kv, y)):
+        redis, kv = self.conns[conn]
+        for who, server, page in (("redis-server", redis, x), ("resp-kv", kv, y)):
             keys, pages = set(page[1]), 1
             while page[0] != b"0":
                 if pages >= 10000:
-                    raise Mismatch(cmd, f"{who}: SCAN's cursor never came back to 0 (10000 pages)", want, got)
-                reply = conn.call([cmd[0], page[0], *cmd[2:]])
+                    raise Mismatch(cmd, f"{who}: SCAN's cursor never came back to 0 (10000 pages)", want, got,
+                                   conn)
+                reply = server.call([cmd[0], page[0], *cmd[2:]])
                 cursor, page = page[0], diffgen.parse(reply)
                 if not self._scan_page(page):
-                    raise Mismatch(cmd, f"{who}: SCAN {cursor!r} ... answered {reply[:200]!r}", want, got)
+                    raise Mismatch(cmd, f"{who}: SCAN {cursor!r} ... answered {reply[:200]!r}", want, got, conn)
                 keys.update(page[1])
                 pages += 1
             found.append(keys)
         if found[0] != found[1]:
             only_redis, only_kv = sorted(found[0] - found[1]), sorted(found[1] - found[0])
             raise Mismatch(cmd, f"SCAN found different keys: only redis-server {only_redis}, only resp-kv "
-                                f"{only_kv}", want, got)
+                                f"{only_kv}", want, got, conn)
 
     @staticmethod
     def _scan_page(value) -> bool:
@@ -185,6 +235,10 @@ class Pair:
     def data_problems(self, limit: int = 20) -> list[str]:
         """How the two data sets differ, database by database (empty if they are the same)."""
         problems: list[str] = []
+        try:
+            self.settle()
+        except Mismatch as m:
+            return [f"ending an open transaction: {m.describe()}"]
         for db in range(DATABASES):
             try:
                 self.step([b"SELECT", b"%d" % db])
@@ -222,24 +276,25 @@ class Pair:
         return problems
 
 
-def run_stream(pair: Pair, seed: int, n: int, test: str = "replies") -> list[Command]:
+def run_stream(pair: Pair, seed: int, n: int, test: str = "replies") -> list[Step]:
     """Generate seed's stream and run it on both servers; fail at the first disagreement."""
     started = time.monotonic()
-    cmds = diffgen.generate(seed, n, int(time.time() * 1000))
-    for i, cmd in enumerate(cmds):
+    steps = diffgen.generate(seed, n, int(time.time() * 1000))
+    for i, (conn, cmd) in enumerate(steps):
         try:
-            pair.step(cmd)
+            pair.step(cmd, conn)
         except Mismatch as m:
-            first = max(0, i - 5)
-            context = "\n".join(f"    [{j}] {show(c, 150)}" for j, c in enumerate(cmds[first:i], first))
+            first = max(0, i - 8)
+            context = "\n".join(f"    [{j}] {CONN_NAMES[c]}: {show(cmd_, 150)}"
+                                for j, (c, cmd_) in enumerate(steps[first:i], first))
             raise AssertionError(
-                f"seed {seed}, RESP{pair.protocol}, command {i} of {n}: {m.describe()}\n"
-                f"  the commands before it:\n{context or '    (none)'}\n"
+                f"seed {seed}, RESP{pair.protocol}, command {i} of {len(steps)}: {m.describe()}\n"
+                f"  the commands before it (A: the main connection, B: the second one):\n{context or '    (none)'}\n"
                 f"  {replay_hint(seed, n, test, pair.protocol)}") from None
     elapsed = time.monotonic() - started
     assert elapsed < MAX_STREAM_SECONDS, (f"seed {seed} took {elapsed:.0f}s: over {MAX_STREAM_SECONDS}s its "
                                           "expiry times could race the clock")
-    return cmds
+    return steps
 
 
 def check_data(pair: Pair, seed: int, n: int, when: str, test: str = "replies") -> None:

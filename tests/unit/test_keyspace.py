@@ -151,3 +151,21 @@ def test_set_keepttl_on_an_expired_key_keeps_no_time():
     run(s, "SET", "k", "old", "PX", "10", now=1.0)
     run(s, "SET", "k", "new", "KEEPTTL", now=2.0)  # k had expired: its time went with it
     assert run(s, "GET", "k", now=3.0) == b"new" and run(s, "TTL", "k") == -1
+
+
+def test_emptying_a_database_spares_a_watch_on_a_key_that_had_already_expired():
+    s = Store()
+    run(s, "SET", "e", "1", "PX", "10", now=1.0)
+    s.now = 2.0
+    tx = Transaction(s)
+    tx.watch(s.db, [b"e"])
+    run(s, "FLUSHDB")  # an expired key goes: no change, as Redis sees it
+    run(s, "SWAPDB", "0", "0")  # a database swapped with itself: nothing happens
+    tx.begin()
+    assert tx.take() == []
+    tx.watch(s.db, [b"k"])
+    run(s, "SELECT", "1")
+    run(s, "SET", "k", "elsewhere")
+    run(s, "SWAPDB", "0", "1")  # k arrives in the watched database: a change
+    tx.begin()
+    assert tx.take() is None
