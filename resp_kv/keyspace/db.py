@@ -33,12 +33,13 @@ class Database:
     """One numbered database: key -> value, and key -> expiry time (ms) for keys that have one.
     Read it freely; change it through :class:`Keyspace`."""
 
-    __slots__ = ("index", "data", "expires")
+    __slots__ = ("index", "data", "expires", "scan_order")
 
     def __init__(self, index: int):
         self.index = index
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
+        self.scan_order: list[bytes] | None = None  # SCAN's snapshot of the keys, in its order
 
 
 class Keyspace:
@@ -128,12 +129,14 @@ class Keyspace:
         self._touch_all(db, None)
         db.data.clear()
         db.expires.clear()
+        db.scan_order = None
 
     def swap(self, a: Database, b: Database) -> None:
         self._touch_all(a, b)
         self._touch_all(b, a)
         a.data, b.data = b.data, a.data
         a.expires, b.expires = b.expires, a.expires
+        a.scan_order = b.scan_order = None
 
     def _touch_all(self, db: Database, replaced_with: Database | None) -> None:
         """Before ``db`` is emptied (or gets ``replaced_with``'s keys): tell the watchers of its

@@ -4,6 +4,7 @@ method of :class:`KeyCommands`, mixed into the store. Replies are redis-server's
 
 from __future__ import annotations
 
+import bisect
 import random
 import zlib
 
@@ -32,6 +33,10 @@ def parse_cursor(raw: bytes) -> int | None:
     if value >= 2**64:
         return None
     return (-value) % 2**64 if raw[:1] == b"-" else value
+
+
+def scan_order_key(key: bytes) -> tuple[int, bytes]:
+    return scan_hash(key), key
 
 
 def type_name(value) -> str:
@@ -154,15 +159,26 @@ class KeyCommands:
             else:
                 return SYNTAX_ERROR
             j += 2
-        # Keys in the order of a stable hash: the cursor is the next hash to look at, so a full
-        # iteration returns every key that existed throughout.
-        ahead = sorted((h, key) for key in self._alive(self.db) if (h := scan_hash(key)) >= cursor)
-        page, rest = ahead[:count], ahead[count:]
-        while rest and rest[0][0] == page[-1][0]:  # keys of one hash go together
-            page.append(rest.pop(0))
-        following = b"%d" % (page[-1][0] + 1) if rest else b"0"
-        keys = [key for _, key in page
-                if (match is None or match(key)) and (kind is None or type_name(self.db.data[key]) == kind)]
+        # Keys in the order of a stable hash; the cursor is the next hash to look at. The order
+        # is a snapshot taken when an iteration starts (cursor 0): a key there throughout an
+        # iteration is in every snapshot taken since it began, so a full iteration returns it;
+        # a key added later may be missed, one deleted is skipped, as Redis allows.
+        db = self.db
+        if cursor == 0 or db.scan_order is None:
+            db.scan_order = sorted(db.data, key=scan_order_key)
+        order = db.scan_order
+        at = bisect.bisect_left(order, (cursor, b""), key=scan_order_key)
+        now, data, expires = self.now_ms, db.data, db.expires
+        page, last = [], None
+        while at < len(order) and (len(page) < count or scan_hash(order[at]) == last):
+            key = order[at]
+            last = scan_hash(key)
+            at += 1
+            if key in data and expires.get(key, INT64_MAX) >= now:
+                page.append(key)
+        following = b"%d" % (last + 1) if at < len(order) else b"0"
+        keys = [key for key in page
+                if (match is None or match(key)) and (kind is None or type_name(data[key]) == kind)]
         return [following, keys]
 
     # ------------------------------------------------------------------ renaming and moving

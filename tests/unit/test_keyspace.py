@@ -169,3 +169,24 @@ def test_emptying_a_database_spares_a_watch_on_a_key_that_had_already_expired():
     run(s, "SWAPDB", "0", "1")  # k arrives in the watched database: a change
     tx.begin()
     assert tx.take() is None
+
+
+def test_a_full_scan_returns_every_key_there_throughout_while_keys_come_and_go():
+    s = Store()
+    for i in range(500):
+        run(s, "SET", f"stay{i}", "v")
+        run(s, "SET", f"go{i}", "v")
+    seen, cursor, snapshot, calls = set(), b"0", None, 0
+    while True:
+        cursor, keys = run(s, "SCAN", cursor, "COUNT", "7")
+        seen.update(keys)
+        calls += 1
+        if snapshot is None:
+            snapshot = s.db.scan_order
+        assert s.db.scan_order is snapshot  # ordered once per iteration, not at every call
+        run(s, "DEL", f"go{calls}")
+        run(s, "SET", f"new{calls}", "v")
+        if cursor == b"0":
+            break
+    assert {f"stay{i}".encode() for i in range(500)} <= seen
+    assert 100 <= calls <= 160  # about COUNT keys a call
