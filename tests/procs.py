@@ -60,6 +60,8 @@ class Proc:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"{self.name}-{self.port}.log"
         log = open(self.log_path, "ab")
+        if self.popen is None:  # log() reads from here: the file may hold another run's lines (ports recur)
+            self.extra["log_from"] = log.tell()
         # python -m puts the cwd first on sys.path: extra["cwd"] runs another tree's code.
         self.popen = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, cwd=self.extra.get("cwd", ROOT))
         log.close()
@@ -76,7 +78,12 @@ class Proc:
             return False
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
+        """What this process (and its restarts under this object) logged."""
+        if not self.log_path:
+            return ""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.extra.get("log_from", 0))
+            return f.read().decode(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
