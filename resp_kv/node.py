@@ -260,8 +260,8 @@ class Node:
         data_commands = 0
         large = False  # a reply of BIG bytes or more: the replies are kept in parts, not joined
         forward = None  # what the backup runs, when not simply the chunk's requests (a transaction)
+        tx = conn.tx  # set (by MULTI or WATCH) only by a request that goes through execute()
         for ran, args in enumerate(requests, 1):
-            tx = conn.tx
             if tx is not None and tx.queued is not None and self._queues(args):
                 if forward is None:
                     forward = requests[: ran - 1]

@@ -210,7 +210,7 @@ class Store(Keyspace, StringCommands, KeyCommands):
         found, reply = self.sessions.lookup(args[1], seq)
         if found:
             return reply
-        reply = self.call((cmd.arity, self.table.handlers[cmd.name], cmd.name), inner)
+        reply = self.call(self.runner(inner[0]), inner)
         self.sessions.record(args[1], seq, reply, self.now)
         return reply
 

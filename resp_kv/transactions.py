@@ -42,10 +42,6 @@ class Transaction:
         self.watched: dict[tuple[int, bytes], bool] = {}  # (db, key) -> already expired at WATCH
         self.ran: list[list[bytes]] | None = None  # what the last EXEC ran, for the backup
 
-    @property
-    def active(self) -> bool:
-        return self.queued is not None
-
     def begin(self) -> None:
         self.queued, self.errored = [], False
 

@@ -113,17 +113,9 @@ class KeyCommands:
         return Status(type_name(self.lookup(args[1])))
 
     def cmd_randomkey(self, args):
-        # Reads only: an expired key drawn is skipped, not deleted, so that the backup (which
-        # draws its own) stays the same. At most 100 draws, then a full look.
-        db, now = self.db, self.now_ms
-        if not db.data:
-            return None
-        keys = list(db.data)
-        for _ in range(100):
-            key = random.choice(keys)
-            if db.expires.get(key, INT64_MAX) >= now:
-                return key
-        alive = [key for key in keys if db.expires.get(key, INT64_MAX) >= now]
+        # Reads only: an expired key is skipped, not deleted, so that the backup (which draws
+        # its own) stays the same.
+        alive = self._alive(self.db)
         return random.choice(alive) if alive else None
 
     def _alive(self, db) -> list[bytes]:
