@@ -40,6 +40,21 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, what: str
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc!r})")
 
 
+def poke(port: int, data: bytes, linger: float) -> None:
+    """Send ``data`` on a fresh connection, read for at most ``linger`` seconds, and go, whatever
+    happens: what a fuzzing or careless client does."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(data)
+            sock.settimeout(linger)
+            try:
+                sock.recv(65536)
+            except OSError:
+                pass
+    except OSError:
+        pass
+
+
 @dataclass
 class Proc:
     """A running resp-kv program."""

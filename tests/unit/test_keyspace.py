@@ -79,12 +79,18 @@ def test_a_watched_key_changed_by_anyone_or_by_expiry_aborts_exec():
     assert tx.take() is None
 
 
-def test_a_key_already_expired_when_watched_may_go_without_aborting():
+def watching_an_expired_key():
+    """A store whose key e expired before a transaction watched it (and is not deleted yet)."""
     s = Store()
     run(s, "SET", "e", "1", "PX", "10", now=1.0)
     s.now = 2.0
     tx = Transaction(s)
     tx.watch(s.db, [b"e"])
+    return s, tx
+
+
+def test_a_key_already_expired_when_watched_may_go_without_aborting():
+    s, tx = watching_an_expired_key()
     assert run(s, "GET", "e") is None  # its deletion is no change
     tx.begin()
     assert tx.take() == []
@@ -154,11 +160,7 @@ def test_set_keepttl_on_an_expired_key_keeps_no_time():
 
 
 def test_emptying_a_database_spares_a_watch_on_a_key_that_had_already_expired():
-    s = Store()
-    run(s, "SET", "e", "1", "PX", "10", now=1.0)
-    s.now = 2.0
-    tx = Transaction(s)
-    tx.watch(s.db, [b"e"])
+    s, tx = watching_an_expired_key()
     run(s, "FLUSHDB")  # an expired key goes: no change, as Redis sees it
     run(s, "SWAPDB", "0", "0")  # a database swapped with itself: nothing happens
     tx.begin()
