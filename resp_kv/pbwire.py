@@ -6,7 +6,8 @@ on it is one RESP request and one reply, in order:
     PB.RESUME <view> <primary>          -> [last batch held, "synced"]  (or a refusal)
     PB.BATCH <view> <id> <now> <reqs> <large> ...  -> +OK (applied) | +QUEUED (held until the state is in)
     PB.SYNC <view> <covers>             -> +OK: a state transfer starts; it covers batches <= covers
-    PB.LOAD <view> <db> <key> <value> <expiry> ...  -> +OK: a chunk of the data (expiry in ms, -1: none)
+    PB.LOAD <view> <db> <key> <expiry> <type> <n> <word>*n ...  -> +OK: a chunk of the data
+                                        (expiry in ms, -1: none; values.py says what the words are)
     PB.SESSIONS <view> <client> <seq> <used> <reply> ...  -> +OK: a chunk of the exactly-once table
     PB.SYNCED <view>                    -> :N: the transfer is complete; the backup holds batch N
 
@@ -30,6 +31,7 @@ from itertools import chain
 import hiredis
 
 from .keyspace.db import DATABASES
+from .keyspace.values import PIECE_TYPES
 from .protocol import BIG, decode_reply, encode_command_parts
 
 RESUME = b"PB.RESUME"
@@ -40,7 +42,7 @@ SESSIONS = b"PB.SESSIONS"
 SYNCED = b"PB.SYNCED"
 
 # name -> arity (Redis's convention: the exact number of words, the name included; -n: at least n)
-ARITY = {RESUME: 3, BATCH: -5, SYNC: 3, LOAD: -6, SESSIONS: -6, SYNCED: 2}
+ARITY = {RESUME: 3, BATCH: -5, SYNC: 3, LOAD: -7, SESSIONS: -6, SYNCED: 2}
 
 NOT_BACKUP = "NOTBACKUP"
 TRY_AGAIN = "TRYAGAIN"
@@ -151,13 +153,20 @@ def _put_large(found: list[list], large: list[bytes]) -> None:
 
 
 def entries(items: list[bytes]) -> list[bytes]:
-    """The items of a PB.LOAD chunk: database, key, value, expiry time, and again."""
-    if len(items) % 4:
-        raise Malformed("a PB.LOAD chunk is not (db, key, value, expiry) groups")
-    for i in range(0, len(items), 4):
-        db, expiry = items[i], items[i + 3]
+    """The items of a PB.LOAD chunk: database, key, expiry time, type, word count, the words, and
+    again."""
+    i = 0
+    while i < len(items):
+        if i + 5 > len(items):
+            raise Malformed("a PB.LOAD chunk is not (db, key, expiry, type, count, words) groups")
+        db, _, expiry, kind, count = items[i:i + 5]
         if not (db.isdigit() and int(db) < DATABASES) or not (expiry == b"-1" or expiry.isdigit()):
             raise Malformed("a PB.LOAD entry's database or expiry time is not a number")
+        if kind not in PIECE_TYPES or not count.isdigit() or len(count) > 9:
+            raise Malformed("a PB.LOAD entry's type or word count is not one")
+        i += 5 + int(count)
+        if i > len(items) or (kind in (b"hash", b"zset") and int(count) % 2) or (kind == b"string" and count != b"1"):
+            raise Malformed("a PB.LOAD entry does not hold the words its type and count say")
     return items
 
 

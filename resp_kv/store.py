@@ -29,9 +29,15 @@ from collections.abc import Iterator
 
 from .commands import DATA_COMMANDS, ONCE, CommandTable, wrong_arity
 from .keyspace.db import CommandError, Keyspace
+from .keyspace.hashes import HashCommands
 from .keyspace.keys import KeyCommands
+from .keyspace.lists import ListCommands
 from .keyspace.numbers import parse_int64
+from .keyspace.sets import SetCommands
+from .keyspace.sort import SortCommands
 from .keyspace.strings import StringCommands
+from .keyspace.values import add_piece, digest_words, pieces
+from .keyspace.zsets import ZSetCommands
 from .protocol import Error, encode
 
 log = logging.getLogger("pbd")
@@ -139,7 +145,8 @@ def internal_error(command: str, exc: Exception) -> Error:
     return Error(f"ERR internal error in '{command.lower()}': {type(exc).__name__}")
 
 
-class Store(Keyspace, StringCommands, KeyCommands):
+class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands, ZSetCommands,
+            SortCommands):
     """The data (sixteen databases, with expiry), its commands, and the exactly-once table.
 
     ``runner(name)`` finds what runs a data command; ``now`` is the time the commands being run
@@ -161,9 +168,10 @@ class Store(Keyspace, StringCommands, KeyCommands):
         runner = self.runners.get(name)
         if runner is None:
             cmd = self.table.lookup(name)
-            if cmd is None:
+            handler = None if cmd is None else self.table.handlers.get(cmd.name)
+            if handler is None:
                 return None
-            runner = self.runners[name] = (cmd.arity, self.table.handlers[cmd.name], cmd.name)
+            runner = self.runners[name] = (cmd.arity, handler, cmd.name)
         return runner
 
     def run(self, args: list[bytes]):
@@ -215,16 +223,20 @@ class Store(Keyspace, StringCommands, KeyCommands):
         return reply
 
     def load_chunk(self, kind: bytes, items: list) -> None:
-        """Part of a state transfer: ``[db, key, value, expiry, ...]`` (data; expiry -1 for
-        none) or ``[(client, entry), ...]`` (the exactly-once table), as the snapshot's chunks
-        hold them."""
+        """Part of a state transfer: ``[db, key, expiry, type, count, word * count, ...]`` (data;
+        expiry -1 for none; a large container comes in several pieces) or ``[(client, entry),
+        ...]`` (the exactly-once table), as the snapshot's chunks hold them."""
         if kind == b"PB.LOAD":
             dbs = self.dbs
-            for i in range(0, len(items), 4):
-                db = dbs[int(items[i])]
-                db.data[items[i + 1]] = items[i + 2]
-                if items[i + 3] != b"-1":
-                    db.expires[items[i + 1]] = int(items[i + 3])
+            i = 0
+            while i < len(items):
+                db, key, expiry, kind, count = items[i:i + 5]
+                i += 5
+                db = dbs[int(db)]
+                add_piece(db.data, key, kind, items[i:i + int(count)])
+                i += int(count)
+                if expiry != b"-1":
+                    db.expires[key] = int(expiry)
         else:
             self.sessions.load(items)
 
@@ -236,55 +248,71 @@ class Store(Keyspace, StringCommands, KeyCommands):
         return previous
 
     def digest(self) -> str:
-        """A fingerprint of the data, expiry times included (not of the exactly-once table):
-        equal data, equal digest."""
+        """A fingerprint of the data, types and expiry times included (not of the exactly-once
+        table): equal data, equal digest."""
         h = hashlib.sha1()
         empty = True
         for db in self.dbs:
             for key in sorted(db.data):
-                value = db.data[key]
                 empty = False
-                h.update(b"%d:%d:%b%d:%b%d" % (db.index, len(key), key, len(value), value, db.expires.get(key, -1)))
+                h.update(b"%d:%d:%b:%d" % (db.index, len(key), key, db.expires.get(key, -1)))
+                for word in digest_words(db.data[key]):
+                    h.update(b"%d:%b" % (len(word), word))
         return "0" * 40 if empty else h.hexdigest()
 
     # ------------------------------------------------------------------ snapshots
 
     def snapshot(self) -> "Snapshot":
-        """A consistent copy of the state as of now, to stream to a new backup."""
-        return Snapshot([(dict(db.data), dict(db.expires)) for db in self.dbs], self.sessions.items())
+        """A consistent copy of the state as of now, to stream to a new backup. The databases are
+        copied; the containers in them are not, but frozen: ``container`` copies one before its
+        first change while the snapshot is being sent (a new snapshot replaces the old one's)."""
+        dbs = [(dict(db.data), dict(db.expires)) for db in self.dbs]
+        self.frozen = {id(value) for data, _ in dbs for value in data.values() if value.__class__ is not bytes}
+        return Snapshot(self, dbs, self.sessions.items())
 
 
 class Snapshot:
     """A frozen copy of a store, handed out in chunks."""
 
-    def __init__(self, dbs: list[tuple[dict, dict]], sessions: list):
+    def __init__(self, keyspace: Keyspace, dbs: list[tuple[dict, dict]], sessions: list):
+        self.keyspace = keyspace
+        self.frozen = keyspace.frozen
         self.dbs = dbs
         self.sessions = sessions
 
     def chunks(self, size: int, max_bytes: int) -> Iterator[tuple[bytes, list[bytes]]]:
-        """The state as (message, flat list) pieces of at most ``size`` entries each, and about
-        ``max_bytes`` (a larger entry is a piece of its own): (b"PB.LOAD", [db, key, value,
-        expiry, ...]), then (b"PB.SESSIONS", [client, seq, used, reply, ...])."""
+        """The state as (message, flat list) pieces of about ``size`` value words each, and about
+        ``max_bytes`` (a larger word is a piece of its own): (b"PB.LOAD", [db, key, expiry, type,
+        count, word * count, ...]), then (b"PB.SESSIONS", [client, seq, used, reply, ...]).
+        When it ends (or is dropped) the containers are no longer frozen for it."""
+        try:
+            yield from self._data_chunks(size, max_bytes)
+            chunk: list = []
+            for client, (seq, reply, used) in self.sessions:
+                chunk += [client, b"%d" % seq, repr(used).encode(), encode(reply)]
+                if len(chunk) >= 4 * size:
+                    yield b"PB.SESSIONS", chunk
+                    chunk = []
+            if chunk:
+                yield b"PB.SESSIONS", chunk
+        finally:
+            if self.keyspace.frozen is self.frozen:
+                self.keyspace.frozen = set()
+
+    def _data_chunks(self, size: int, max_bytes: int):
         chunk: list[bytes] = []
-        held = 0
+        words = held = 0
         for index, (data, expires) in enumerate(self.dbs):
             db = b"%d" % index
             for key, value in data.items():
-                if chunk and held + len(key) + len(value) > max_bytes:
-                    yield b"PB.LOAD", chunk
-                    chunk, held = [], 0
-                chunk += (db, key, value, b"%d" % expires.get(key, -1))
-                held += len(key) + len(value)
-                if len(chunk) >= 4 * size:
-                    yield b"PB.LOAD", chunk
-                    chunk, held = [], 0
+                expiry = b"%d" % expires.get(key, -1)
+                for kind, piece in pieces(value, size):
+                    piece_bytes = len(key) + sum(map(len, piece))
+                    if chunk and (held + piece_bytes > max_bytes or words + len(piece) > size):
+                        yield b"PB.LOAD", chunk
+                        chunk, words, held = [], 0, 0
+                    chunk += (db, key, expiry, kind, b"%d" % len(piece), *piece)
+                    words += len(piece)
+                    held += piece_bytes
         if chunk:
             yield b"PB.LOAD", chunk
-        chunk = []
-        for client, (seq, reply, used) in self.sessions:
-            chunk += [client, b"%d" % seq, repr(used).encode(), encode(reply)]
-            if len(chunk) >= 4 * size:
-                yield b"PB.SESSIONS", chunk
-                chunk = []
-        if chunk:
-            yield b"PB.SESSIONS", chunk

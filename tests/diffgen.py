@@ -26,7 +26,11 @@ from __future__ import annotations
 
 import random
 
-import hiredis
+from diffgen_hashes import HashStreams
+from diffgen_lists import ListStreams
+from diffgen_sets import SetStreams
+from diffgen_zsets import ZSetStreams
+from diffreplies import array_items, parse  # noqa: F401 (re-exported for the test)
 
 Command = list[bytes]
 Step = tuple[int, Command]  # (connection, command)
@@ -79,17 +83,6 @@ def show(cmd: Command, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + f"...({len(text)} chars)"
 
 
-def parse(raw: bytes):
-    """The reply ``raw`` decoded by hiredis (errors come back as hiredis.ReplyError instances)."""
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
-def is_error(value) -> bool:
-    return isinstance(value, hiredis.ReplyError)
-
-
 def compare_ttl(kind: bytes, a: bytes, b: bytes) -> str | None:
     """TTL-like replies: negative codes exactly, remaining times within a tolerance."""
     x, y = parse(a), parse(b)
@@ -109,42 +102,6 @@ def compare_keys(a: bytes, b: bytes) -> str | None:
     if not (isinstance(x, list) and isinstance(y, list)):
         return None if a == b else "replies differ"
     return None if sorted(x) == sorted(y) else "different keys"
-
-
-def reply_end(raw: bytes, pos: int = 0) -> int:
-    """Where the one RESP2/RESP3 reply starting at ``raw[pos]`` ends (ValueError if it does not)."""
-    line_end = raw.index(b"\r\n", pos)
-    kind, head = raw[pos:pos + 1], raw[pos + 1:line_end]
-    pos = line_end + 2
-    if kind in b"+-:_,#(" and len(kind) == 1:
-        return pos
-    if kind in (b"$", b"!", b"="):
-        size = int(head)
-        return pos if size < 0 else pos + size + 2
-    if kind in (b"*", b"~", b">", b"%", b"|"):
-        count = int(head)
-        for _ in range(max(count, 0) * (2 if kind in (b"%", b"|") else 1)):
-            pos = reply_end(raw, pos)
-        return pos
-    raise ValueError(f"not a RESP reply at {pos}: {raw[pos - 2 - len(head):pos + 20]!r}")
-
-
-def array_items(raw: bytes) -> list[bytes] | None:
-    """The raw bytes of each element of the array reply ``raw``; None if it is not a whole array."""
-    if not raw.startswith(b"*"):
-        return None
-    try:
-        count = int(raw[1:raw.index(b"\r\n")])
-        if count < 0:
-            return None
-        items, pos = [], raw.index(b"\r\n") + 2
-        for _ in range(count):
-            end = reply_end(raw, pos)
-            items.append(raw[pos:end])
-            pos = end
-    except ValueError:
-        return None
-    return items if pos == len(raw) else None
 
 
 def compare_exec(queued: list[Command], a: bytes, b: bytes) -> str | None:
@@ -171,11 +128,21 @@ def compare(cmd: Command, a: bytes, b: bytes) -> str | None:
         return compare_ttl(kind, a, b)
     if kind == b"KEYS":
         return compare_keys(a, b)
+    rule = COMPARE_RULES.get(kind)
+    if rule is not None:
+        return rule(cmd, a, b)
     return None if a == b else "replies differ"
 
 
-class Generator:
-    """One stream's worth of random commands; ``next()`` returns the next one."""
+TYPE_STREAMS = (HashStreams, ListStreams, SetStreams, ZSetStreams)
+# Per-type reply rules (an unspecified order, a random pick): command name -> rule(cmd, a, b).
+COMPARE_RULES = {name_: rule for streams in TYPE_STREAMS for name_, rule in streams.COMPARE.items()}
+
+
+class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams):
+    """One stream's worth of random commands; ``next()`` returns the next one. The string, key and
+    transaction commands are here; each type's are in its mixin (diffgen_<type>.py), which lists
+    them in ``FAMILIES`` (method name, weight) and its reply rules in ``COMPARE``."""
 
     def __init__(self, seed: int, now_ms: int):
         self.rng = random.Random(seed)
@@ -199,11 +166,17 @@ class Generator:
             (self.g_expire, 7), (self.g_ttl, 4), (self.g_persist, 1),
             (self.g_lcs, 2),
         ]
+        for streams in TYPE_STREAMS:
+            families += [(getattr(self, method), weight) for method, weight in streams.FAMILIES]
         self.families = [f for f, _ in families]
         self.weights = [w for _, w in families]
-        # Inside MULTI: not SCAN nor RANDOMKEY (their checks need more round trips).
-        self.tx_families = [f for f, _ in families if f not in (self.g_scan, self.g_randomkey)]
-        self.tx_weights = [w for f, w in families if f not in (self.g_scan, self.g_randomkey)]
+        # Inside MULTI: not SCAN nor RANDOMKEY, nor a type's NOT_IN_TX (their checks need more
+        # round trips, or the harness must follow what they did).
+        outside = {self.g_scan, self.g_randomkey}
+        for streams in TYPE_STREAMS:
+            outside |= {getattr(self, method) for method in streams.NOT_IN_TX}
+        self.tx_families = [f for f, _ in families if f not in outside]
+        self.tx_weights = [w for f, w in families if f not in outside]
         self.in_tx = False  # making commands that are queued (they may never run)
 
     # -- words ---------------------------------------------------------------------------------

@@ -9,12 +9,20 @@ expires keys on the primary and on the backup alike. Keys nobody looks up are fo
 
 Every change to a key goes through :class:`Keyspace`'s ``store``, ``delete``, ``set_expiry``,
 ``persist``, ``flush`` and ``swap``, which tell the keys' watchers (``WATCH``, on the primary:
-``watchers`` maps (database, key) to the transactions watching it; empty on a backup).
+``watchers`` maps (database, key) to the transactions watching it; empty on a backup). A
+container (hash, list, set, zset: values.py) is changed in place: a command takes it with
+``container`` and reports the change with ``changed``, which deletes it if it became empty and
+tells the watchers. ``container`` also keeps a state transfer's snapshot frozen: a container the
+snapshot still holds is copied before its first change (``frozen``: the ids of those).
+
+A command whose outcome the backup cannot decide alike (a random pick) says what the backup
+must run instead with ``replicate_as`` (``effects``: None, or the requests that stand for it).
 """
 
 from __future__ import annotations
 
 from ..protocol import Error
+from .values import copy_value
 
 DATABASES = 16
 
@@ -51,6 +59,8 @@ class Keyspace:
         self.now = 0.0  # seconds
         self.expired_keys = 0
         self.watchers: dict[tuple[int, bytes], set] = {}  # (db, key) -> transactions watching it
+        self.frozen: set[int] = set()  # ids of the containers a snapshot being sent still holds
+        self.effects: list[list[bytes]] | None = None  # what the backup runs instead of the command
 
     @property
     def now_ms(self) -> int:
@@ -79,6 +89,45 @@ class Keyspace:
         if value is not None and value.__class__ is not bytes:
             raise CommandError(WRONGTYPE)
         return value
+
+    def typed(self, key: bytes, kind: type):
+        """A live key's value if it is a ``kind``, None if there is none; WRONGTYPE otherwise.
+        For reading: change a container only through :meth:`container`."""
+        value = self.lookup(key)
+        if value is not None and value.__class__ is not kind:
+            raise CommandError(WRONGTYPE)
+        return value
+
+    def container(self, key: bytes, kind: type, create: bool = False):
+        """A live key's container of type ``kind``, to change in place (WRONGTYPE for another
+        type); None if there is none, or a new empty one stored if ``create``. After changing it,
+        call :meth:`changed`."""
+        value = self.lookup(key)
+        if value is None:
+            if create:
+                value = self.db.data[key] = kind()
+            return value
+        if value.__class__ is not kind:
+            raise CommandError(WRONGTYPE)
+        if self.frozen and id(value) in self.frozen:  # a snapshot still holds it: copy on write
+            self.frozen.discard(id(value))
+            value = self.db.data[key] = copy_value(value)
+        return value
+
+    def changed(self, key: bytes, value, db: Database | None = None) -> None:
+        """After a container changed in place: deleted if empty, and its watchers told."""
+        db = db or self.db
+        if not value:
+            self.delete(key, db)
+        elif self.watchers:
+            self._touch(db, key)
+
+    def replicate_as(self, *requests: list[bytes]) -> None:
+        """The backup runs ``requests`` (in the current database) instead of the command being
+        run, which decided something it cannot decide alike (none: it runs nothing)."""
+        if self.effects is None:
+            self.effects = []
+        self.effects += requests
 
     def expired(self, key: bytes, db: Database) -> bool:
         """Whether the key is there but its time has passed (not yet deleted)."""

@@ -12,6 +12,7 @@ from ..commands import SYNTAX_ERROR
 from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
+from .values import copy_value, type_name
 from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, invalid_expire, parse_int32, parse_int64
 
 OUT_OF_RANGE = Error("ERR DB index is out of range")
@@ -37,10 +38,6 @@ def parse_cursor(raw: bytes) -> int | None:
 
 def scan_order_key(key: bytes) -> tuple[int, bytes]:
     return scan_hash(key), key
-
-
-def type_name(value) -> str:
-    return "string" if value.__class__ is bytes else "none"
 
 
 def scan_hash(key: bytes) -> int:
@@ -227,7 +224,7 @@ class KeyCommands:
             if not replace:
                 return 0
             self.delete(dst, dst_db)
-        self.store(dst, value, db=dst_db)  # strings are immutable: sharing is copying
+        self.store(dst, copy_value(value), db=dst_db)
         if when is not None:
             self.set_expiry(dst, when, dst_db)
         return 1

@@ -67,7 +67,7 @@ def test_a_client_cannot_overwrite_or_feed_the_backup(cluster):
     # Take over the forward link, plant a state, inject a batch: every step refused.
     assert raw(b, "PB.RESUME", viewnum, primary).startswith("NOPERM this connection has not proved")
     assert raw(b, "PB.SYNC", viewnum, 1000000000).startswith("NOPERM this connection has not proved")
-    assert raw(b, "PB.LOAD", viewnum, 0, "planted", "x", -1).startswith("NOPERM this connection has not proved")
+    assert raw(b, "PB.LOAD", viewnum, 0, "planted", -1, "string", 1, "x").startswith("NOPERM this connection has not proved")
     assert raw(b, "PB.SYNCED", viewnum).startswith("NOPERM this connection has not proved")
     batch = (b"*3\r\n$3\r\nSET\r\n$7\r\nplanted\r\n$1\r\ny\r\n",)
     assert raw(b, "PB.BATCH", viewnum, 1, "1.0", *batch).startswith("NOPERM this connection has not proved")

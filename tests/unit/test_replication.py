@@ -346,7 +346,7 @@ def test_backup_refuses_other_senders_older_views_and_unknown_views():
 def receive_state(r, conn="link", view=2, covers=0):
     assert r.on_message(conn, msg("PB.RESUME", view, P)).startswith(pbwire.NOT_SYNCED)
     assert r.on_message(conn, msg("PB.SYNC", view, covers)) == "OK"
-    assert r.on_message(conn, [b"PB.LOAD", b"%d" % view, b"0", b"k", b"v", b"-1"]) == "OK"
+    assert r.on_message(conn, [b"PB.LOAD", b"%d" % view, b"0", b"k", b"-1", b"string", b"1", b"v"]) == "OK"
     return r
 
 
@@ -354,7 +354,7 @@ def test_a_backup_holds_batches_during_a_transfer_and_applies_them_after_it():
     r = receive_state(backup_of())
     batch = [b"PB.BATCH", b"2", b"1", b"3.5", encode_command([b"SET", b"a", b"1"])]
     actions = [a for a in r.take_actions() if not isinstance(a, rp.Log)]
-    assert actions == [rp.BeginStaging(), rp.Stage(pbwire.LOAD, [b"0", b"k", b"v", b"-1"])]
+    assert actions == [rp.BeginStaging(), rp.Stage(pbwire.LOAD, [b"0", b"k", b"-1", b"string", b"1", b"v"])]
     assert r.on_message("link", batch) == "QUEUED"
     assert not r.take_actions()  # held, not applied
     assert r.on_message("link", msg("PB.SYNCED", 2)) == 1
@@ -427,7 +427,10 @@ def test_malformed_messages_are_refused_with_an_error():
     assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", two, b"k"]).startswith("ERR malformed")
     assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", two, b"k", b"v", b"w"]).startswith("ERR malformed")
     assert r.on_message("link", [b"PB.BATCH", b"2", b"1", b"1.0", b"*2\r\n$3\r\nGET\r\n:1\r\n"]).startswith("ERR malformed")
-    assert r.on_message("link", [b"PB.LOAD", b"2", b"0", b"k", b"v"]).startswith("ERR malformed")
-    assert r.on_message("link", [b"PB.LOAD", b"2", b"16", b"k", b"v", b"-1"]).startswith("ERR malformed")
-    assert r.on_message("link", [b"PB.LOAD", b"2", b"0", b"k", b"v", b"soon"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.LOAD", b"2", b"0", b"k", b"-1", b"string"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.LOAD", b"2", b"16", b"k", b"-1", b"string", b"1", b"v"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.LOAD", b"2", b"0", b"k", b"soon", b"string", b"1", b"v"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.LOAD", b"2", b"0", b"k", b"-1", b"stream", b"1", b"v"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.LOAD", b"2", b"0", b"k", b"-1", b"hash", b"1", b"f"]).startswith("ERR malformed")
+    assert r.on_message("link", [b"PB.LOAD", b"2", b"0", b"k", b"-1", b"list", b"3", b"a", b"b"]).startswith("ERR malformed")
     assert r.on_message("link", [b"PB.SESSIONS", b"2", b"garbage"]).startswith("ERR malformed")

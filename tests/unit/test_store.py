@@ -108,9 +108,10 @@ def test_snapshot_is_a_frozen_copy_in_chunks():
     run(s, "SET", "k0", "changed")
     chunks = list(snap.chunks(4, 1 << 20))
     assert [(kind, len(c)) for kind, c in chunks] == [
-        (b"PB.LOAD", 16), (b"PB.LOAD", 16), (b"PB.LOAD", 8), (b"PB.SESSIONS", 16), (b"PB.SESSIONS", 4)]
-    flat = [x for kind, c in chunks if kind == b"PB.LOAD" for x in c]  # db, key, value, expiry
-    assert dict(zip(flat[1::4], flat[2::4]))[b"k0"] == b"v0" and set(flat[::4]) == {b"0"}
+        (b"PB.LOAD", 24), (b"PB.LOAD", 24), (b"PB.LOAD", 12), (b"PB.SESSIONS", 16), (b"PB.SESSIONS", 4)]
+    flat = [x for kind, c in chunks if kind == b"PB.LOAD" for x in c]  # db, key, expiry, type, 1, value
+    assert dict(zip(flat[1::6], flat[5::6]))[b"k0"] == b"v0" and set(flat[::6]) == {b"0"}
+    assert set(flat[3::6]) == {b"string"} and set(flat[4::6]) == {b"1"}
     sessions = [x for kind, c in chunks if kind == b"PB.SESSIONS" for x in c]
     assert sessions[:4] == [b"client0", b"1", b"1.5", b"$2\r\nv0\r\n"]
 
@@ -120,7 +121,7 @@ def test_snapshot_chunks_are_bounded_in_bytes_too_and_a_large_value_goes_alone()
     for key, size in ((b"a", 400), (b"b", 400), (b"c", 400), (b"big", 5000), (b"d", 10)):
         s.db.data[key] = b"x" * size
     chunks = [c for kind, c in s.snapshot().chunks(1000, 1000)]
-    assert [c[1::4] for c in chunks] == [[b"a", b"b"], [b"c"], [b"big"], [b"d"]]
+    assert [c[1::6] for c in chunks] == [[b"a", b"b"], [b"c"], [b"big"], [b"d"]]
 
 
 def test_the_exactly_once_table_is_bounded_in_bytes_counting_ids_and_replies():

@@ -1,0 +1,9 @@
+"""The hashes commands, as Redis 7.0's ``t_hash.c`` defines them: each one small method of
+:class:`HashCommands`, mixed into the store. Replies and error wording are redis-server's."""
+
+from __future__ import annotations
+
+
+class HashCommands:
+    """Mixed into the store, which provides the keyspace (db.py): ``typed``, ``container``,
+    ``changed``, ``store``, ``delete``, ``replicate_as``."""

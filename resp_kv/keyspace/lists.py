@@ -1,0 +1,9 @@
+"""The lists commands, as Redis 7.0's ``t_list.c`` defines them: each one small method of
+:class:`ListCommands`, mixed into the store. Replies and error wording are redis-server's."""
+
+from __future__ import annotations
+
+
+class ListCommands:
+    """Mixed into the store, which provides the keyspace (db.py): ``typed``, ``container``,
+    ``changed``, ``store``, ``delete``, ``replicate_as``."""

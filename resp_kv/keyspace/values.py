@@ -1,0 +1,161 @@
+"""What a key's value is: one Python object per Redis type, and what every type must answer
+for the keyspace as a whole (its TYPE name, a copy, its transfer to a new backup, its digest).
+
+    string  bytes            (immutable: shared freely)
+    hash    dict             field -> value, insertion ordered
+    list    collections.deque
+    set     set
+    zset    ZSet             member -> score, with the members in (score, member) order
+
+The containers are changed in place by the type's commands (``hashes.py``, ``lists.py``,
+``sets.py``, ``zsets.py``), always through ``Keyspace.container`` and ``Keyspace.changed``
+(db.py), which keep a state transfer's snapshot unchanged and tell WATCH. An empty container
+is never stored: a command that empties one deletes the key, as Redis does.
+
+This module decides how values look on the wire of a state transfer (``PB.LOAD``): a value is
+one or more pieces ``(type, words)``; a large container is cut into pieces of a bounded size,
+each appended to the key in turn by the receiver.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from sortedcontainers import SortedList
+
+
+class ZSet:
+    """A sorted set: ``scores`` (member -> score) and ``order`` ((score, member) pairs, sorted,
+    which is Redis's order: by score, then members byte by byte)."""
+
+    __slots__ = ("scores", "order")
+
+    def __init__(self, pairs=()):
+        self.scores: dict[bytes, float] = {}
+        self.order = SortedList()
+        for member, score in pairs:
+            self.add(member, score)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __bool__(self) -> bool:
+        return bool(self.scores)
+
+    def add(self, member: bytes, score: float) -> None:
+        """Insert ``member`` or change its score."""
+        old = self.scores.get(member)
+        if old is not None:
+            if old == score:
+                return
+            self.order.remove((old, member))
+        self.scores[member] = score
+        self.order.add((score, member))
+
+    def discard(self, member: bytes) -> bool:
+        score = self.scores.pop(member, None)
+        if score is None:
+            return False
+        self.order.remove((score, member))
+        return True
+
+    def rank(self, member: bytes) -> int | None:
+        """The member's 0-based position in ascending order, None if it is not there."""
+        score = self.scores.get(member)
+        return None if score is None else self.order.index((score, member))
+
+    def copy(self) -> "ZSet":
+        new = ZSet()
+        new.scores = dict(self.scores)
+        new.order = SortedList(self.order)  # already sorted: a linear pass
+        return new
+
+
+TYPE_NAMES = {bytes: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
+
+
+def type_name(value) -> str:
+    """TYPE's answer for a value (None: "none")."""
+    return "none" if value is None else TYPE_NAMES[value.__class__]
+
+
+def copy_value(value):
+    """An independent copy (COPY, and a container a snapshot still holds, before it changes)."""
+    kind = value.__class__
+    if kind is bytes:
+        return value
+    if kind is ZSet:
+        return value.copy()
+    return kind(value) if kind is not dict else dict(value)
+
+
+# ------------------------------------------------------------------ state transfer
+
+
+def format_score(score: float) -> bytes:
+    """A score as exact text (``repr`` round-trips every double; inf and -inf as Redis spells them)."""
+    if math.isinf(score):
+        return b"inf" if score > 0 else b"-inf"
+    return repr(score).encode()
+
+
+def pieces(value, size: int):
+    """A value as transfer pieces: (type name, words), each of at most ``size`` words (a pair
+    of words, at least)."""
+    kind = value.__class__
+    if kind is bytes:
+        yield b"string", [value]
+        return
+    if kind is dict:
+        words = [w for pair in value.items() for w in pair]
+        step = max(2, size - size % 2)
+    elif kind is ZSet:
+        words = [w for score, member in value.order for w in (member, format_score(score))]
+        step = max(2, size - size % 2)
+    else:
+        words = list(value)
+        step = size
+    for i in range(0, len(words), step):
+        yield TYPE_NAMES[kind].encode(), words[i:i + step]
+
+
+def add_piece(data: dict, key: bytes, kind: bytes, words: list[bytes]) -> None:
+    """Put a transfer piece into a database's data: a string is set, a container's piece is
+    appended to what the key already holds (the pieces of a value arrive in order)."""
+    if kind == b"string":
+        data[key] = words[0]
+        return
+    value = data.get(key)
+    if kind == b"hash":
+        value = data.setdefault(key, {})
+        value.update(zip(words[::2], words[1::2]))
+    elif kind == b"list":
+        data.setdefault(key, deque()).extend(words)
+    elif kind == b"set":
+        data.setdefault(key, set()).update(words)
+    elif kind == b"zset":
+        if value is None:
+            value = data[key] = ZSet()
+        for member, score in zip(words[::2], words[1::2]):
+            value.add(member, float(score))
+    else:
+        raise ValueError(f"unknown type {kind!r}")
+
+
+PIECE_TYPES = (b"string", b"hash", b"list", b"set", b"zset")
+
+
+def digest_words(value) -> list[bytes]:
+    """A value as words that are equal exactly when the values are (order where it is part of the
+    value, sorted where it is not)."""
+    kind = value.__class__
+    if kind is bytes:
+        return [b"string", value]
+    if kind is dict:
+        return [b"hash", *(w for pair in sorted(value.items()) for w in pair)]
+    if kind is deque:
+        return [b"list", *value]
+    if kind is set:
+        return [b"set", *sorted(value)]
+    return [b"zset", *(w for score, member in value.order for w in (member, format_score(score)))]
