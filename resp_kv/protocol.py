@@ -526,6 +526,9 @@ NULL_BULK = b"$-1\r\n"
 NULL_RESP3 = b"_\r\n"
 
 
+_INFINITIES = (float("inf"), float("-inf"))
+
+
 def encode(value, resp3: bool = False) -> bytes:
     """Encode one reply value. bytes/str are bulk strings; see the classes above for the rest."""
     if value.__class__ is bytes:
@@ -558,11 +561,9 @@ def _encode_into(out: list[bytes], value, resp3: bool) -> None:
     elif cls is str:
         raw = value.encode()
         out.append(b"$%d\r\n%b\r\n" % (len(raw), raw))
-    elif cls is float:
-        if resp3:
-            out.append(b",%b\r\n" % repr(value).encode())
-        else:
-            _encode_into(out, repr(value), resp3)
+    elif cls is float:  # Redis's addReplyDouble: %.17g; inf and -inf spelled out
+        text = (b"inf" if value > 0 else b"-inf") if value in _INFINITIES else b"%.17g" % value
+        out.append(b",%b\r\n" % text if resp3 else b"$%d\r\n%b\r\n" % (len(text), text))
     elif cls is list or cls is tuple:
         out.append(b"*%d\r\n" % len(value))
         for item in value:

@@ -24,6 +24,7 @@ that compare two servers' raw replies and data. No sockets here (the test drives
 
 from __future__ import annotations
 
+import os
 import random
 
 from diffgen_hashes import HashStreams
@@ -134,7 +135,10 @@ def compare(cmd: Command, a: bytes, b: bytes) -> str | None:
     return None if a == b else "replies differ"
 
 
-TYPE_STREAMS = (HashStreams, ListStreams, SetStreams, ZSetStreams)
+ALL_TYPE_STREAMS = {"hashes": HashStreams, "lists": ListStreams, "sets": SetStreams, "zsets": ZSetStreams}
+# RESP_KV_DIFF_TYPES=hashes,sets: only those types' commands join the stream (default: all).
+TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_TYPES", ",".join(ALL_TYPE_STREAMS)).split(",")
+                     if t)
 # Per-type reply rules (an unspecified order, a random pick): command name -> rule(cmd, a, b).
 COMPARE_RULES = {name_: rule for streams in TYPE_STREAMS for name_, rule in streams.COMPARE.items()}
 

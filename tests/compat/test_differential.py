@@ -55,6 +55,12 @@ def env_commands(default: int) -> int:
     return int(os.environ.get("RESP_KV_DIFF_COMMANDS", default))
 
 
+# The commands that iterate with a cursor, and where the cursor is.
+SCANS = {b"SCAN": 1, b"HSCAN": 2, b"SSCAN": 2, b"ZSCAN": 2}
+# What reads a whole value of each type (the reply rules of diffgen compare unordered ones).
+VALUE_READS = {b"+string\r\n": [b"GET"], b"+hash\r\n": [b"HGETALL"], b"+list\r\n": [b"LRANGE", b"0", b"-1"],
+               b"+set\r\n": [b"SMEMBERS"], b"+zset\r\n": [b"ZRANGE", b"0", b"-1", b"WITHSCORES"]}
+
 TESTS = {"replies": "test_same_replies", "promoted": "test_the_promoted", "soak": "test_soak"}
 
 
@@ -156,12 +162,14 @@ class Pair:
     def _step(self, cmd: Command, conn: int) -> None:
         kind = diffgen.name(cmd)
         queued = self.queued[conn]
-        if queued is None and kind == b"SCAN" and len(cmd) >= 2:
+        if queued is None and len(cmd) > SCANS.get(kind, 99):
             return self._scan(cmd, conn)
         want, got = self.both(cmd, conn)
         self._follow(cmd, conn, want)
         if queued is None and kind == b"RANDOMKEY":
             return self._randomkey(cmd, want, got, conn)
+        if queued is None and kind == b"SPOP":
+            self._follow_spop(cmd, want, got, conn)
         if queued is not None and kind == b"EXEC" and len(cmd) == 1:
             reason = diffgen.compare_exec(queued, want, got)
         elif queued is not None:
@@ -199,8 +207,23 @@ class Pair:
         elif not (x is None and y is None) and want != got:
             raise Mismatch(cmd, "RANDOMKEY: nil on one server only, or different errors", want, got, conn)
 
+    def _follow_spop(self, cmd: Command, want: bytes, got: bytes, conn: int) -> None:
+        """SPOP picks at random: where the two servers popped different members (the replies are
+        compared by shape), redis-server is made to hold what resp-kv holds (the popped members
+        put back, resp-kv's removed)."""
+        x, y = diffgen.parse(want), diffgen.parse(got)
+        if isinstance(x, bytes) and isinstance(y, bytes):
+            x, y = [x], [y]
+        if isinstance(x, list) and isinstance(y, list) and sorted(x) != sorted(y):
+            redis = self.conns[conn][0]
+            if x:
+                redis.call([b"SADD", cmd[1], *x])
+            if y:
+                redis.call([b"SREM", cmd[1], *y])
+
     def _scan(self, cmd: Command, conn: int) -> None:
-        """A full iteration on each server from the given cursor: the same keys, as a set."""
+        """A full iteration on each server from the given cursor: the same keys (or elements), as
+        a set."""
         want, got = self.both(cmd, conn)
         x, y = diffgen.parse(want), diffgen.parse(got)
         if not (self._scan_page(x) and self._scan_page(y)):
@@ -209,23 +232,28 @@ class Pair:
             return
         found = []
         redis, kv = self.conns[conn]
+        at = SCANS[diffgen.name(cmd)]  # where the cursor is
+        pairs = diffgen.name(cmd) in (b"HSCAN", b"ZSCAN")
         for who, server, page in (("redis-server", redis, x), ("resp-kv", kv, y)):
-            keys, pages = set(page[1]), 1
-            while page[0] != b"0":
+            found_here, pages = set(), 1
+            while True:
+                items = page[1]
+                found_here.update(zip(items[::2], items[1::2]) if pairs else items)
+                if page[0] == b"0":
+                    break
                 if pages >= 10000:
                     raise Mismatch(cmd, f"{who}: SCAN's cursor never came back to 0 (10000 pages)", want, got,
                                    conn)
-                reply = server.call([cmd[0], page[0], *cmd[2:]])
+                reply = server.call([*cmd[:at], page[0], *cmd[at + 1:]])
                 cursor, page = page[0], diffgen.parse(reply)
                 if not self._scan_page(page):
                     raise Mismatch(cmd, f"{who}: SCAN {cursor!r} ... answered {reply[:200]!r}", want, got, conn)
-                keys.update(page[1])
                 pages += 1
-            found.append(keys)
+            found.append(found_here)
         if found[0] != found[1]:
             only_redis, only_kv = sorted(found[0] - found[1]), sorted(found[1] - found[0])
-            raise Mismatch(cmd, f"SCAN found different keys: only redis-server {only_redis}, only resp-kv "
-                                f"{only_kv}", want, got, conn)
+            raise Mismatch(cmd, f"{diffgen.name(cmd).decode()} found different elements: only redis-server "
+                                f"{only_redis[:20]}, only resp-kv {only_kv[:20]}", want, got, conn)
 
     @staticmethod
     def _scan_page(value) -> bool:
@@ -259,11 +287,12 @@ class Pair:
                     if want != got:
                         problems.append(f"db {db} key {key!r}: TYPE redis-server {want!r}, resp-kv {got!r}")
                         continue
-                    if want == b"+string\r\n":
-                        self.step([b"GET", key])
-                    else:
+                    read = VALUE_READS.get(want)
+                    if read is None:
                         problems.append(f"db {db} key {key!r}: no value comparison for type {want!r} yet "
-                                        "(add one to data_problems)")
+                                        "(add one to VALUE_READS)")
+                    else:
+                        self.step([*read[:1], key, *read[1:]])
                     self.step([b"PTTL", key])
                     if len(problems) >= limit:
                         return problems
