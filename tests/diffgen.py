@@ -30,6 +30,7 @@ import random
 from diffgen_hashes import HashStreams
 from diffgen_lists import ListStreams
 from diffgen_sets import SetStreams
+from diffgen_sort import SortStreams
 from diffgen_zsets import ZSetStreams
 from diffreplies import array_items, parse  # noqa: F401 (re-exported for the test)
 
@@ -135,7 +136,8 @@ def compare(cmd: Command, a: bytes, b: bytes) -> str | None:
     return None if a == b else "replies differ"
 
 
-ALL_TYPE_STREAMS = {"hashes": HashStreams, "lists": ListStreams, "sets": SetStreams, "zsets": ZSetStreams}
+ALL_TYPE_STREAMS = {"hashes": HashStreams, "lists": ListStreams, "sets": SetStreams, "zsets": ZSetStreams,
+                    "sort": SortStreams}
 # RESP_KV_DIFF_TYPES=hashes,sets: only those types' commands join the stream (default: all).
 TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_TYPES", ",".join(ALL_TYPE_STREAMS)).split(",")
                      if t)
@@ -143,7 +145,7 @@ TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_T
 COMPARE_RULES = {name_: rule for streams in TYPE_STREAMS for name_, rule in streams.COMPARE.items()}
 
 
-class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams):
+class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams, SortStreams):
     """One stream's worth of random commands; ``next()`` returns the next one. The string, key and
     transaction commands are here; each type's are in its mixin (diffgen_<type>.py), which lists
     them in ``FAMILIES`` (method name, weight) and its reply rules in ``COMPARE``."""
