@@ -37,9 +37,9 @@ class Keeper:
             store = self.store
             store.now = action.now
             store.select(0)
-            run = store.run
+            apply = store.apply
             for args in action.requests:
-                run(args)
+                apply(args)
         elif kind is Stage:
             self.staging.load_chunk(action.kind, action.items)
         elif kind is BeginStaging:

@@ -277,7 +277,12 @@ class Node:
                     except Exception as exc:  # noqa: BLE001 - a bug: answered, and the same on the backup
                         reply = internal_error(runner[2], exc)
                     data_commands += 1
-                    if forward is not None:
+                    if store.effects is not None:  # a random pick: the backup runs its effect instead
+                        if forward is None:
+                            forward = requests[: ran - 1]
+                        forward += store.effects
+                        store.effects = None
+                    elif forward is not None:
                         forward.append(args)
                 else:
                     reply = self.execute(conn, args)
@@ -384,15 +389,21 @@ class Node:
         if taken.__class__ is Error:
             return taken
         replies = []
+        ran = []  # what the backup runs: the commands, or the effects of those that decided at random
         store = self.keeper.store
         for args in taken:
             runner = store.runner(args[0])
             if self.replica.serving and runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
                 replies.append(store.call(runner, args))
+                if store.effects is not None:
+                    ran += store.effects
+                    store.effects = None
+                    continue
             else:
                 replies.append(self.execute(conn, args))
+            ran.append(args)
         if self.replica.serving:
-            tx.ran = taken
+            tx.ran = ran
         return replies
 
     def _exec_refused(self, conn, error: Error) -> Error:

@@ -38,7 +38,7 @@ from .keyspace.sort import SortCommands
 from .keyspace.strings import StringCommands
 from .keyspace.values import add_piece, digest_words, pieces
 from .keyspace.zsets import ZSetCommands
-from .protocol import Error, encode
+from .protocol import Error, decode_reply, encode
 
 log = logging.getLogger("pbd")
 
@@ -53,6 +53,10 @@ def fnv1a_32(data: bytes) -> int:
         h = ((h ^ byte) * FNV_PRIME) & 0xFFFFFFFF
     return h
 
+
+# What a primary forwards after the effects of a KV.ONCE request that decided at random: the
+# session's reply, for the backup to remember (never a client's command).
+RECORD = b"KV.RECORD"
 
 MAX_CLIENT_ID = 64  # bytes: longer exactly-once client ids are refused
 NOT_ISSUED = Error("ERR KV.ONCE client id was not issued by this cluster (ask KV.SESSION for one)")
@@ -220,7 +224,19 @@ class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, S
             return reply
         reply = self.call(self.runner(inner[0]), inner)
         self.sessions.record(args[1], seq, reply, self.now)
+        if self.effects is not None:  # the backup runs the effects: the reply it must remember too
+            self.effects.append([RECORD, args[1], args[2], encode(reply)])
         return reply
+
+    def apply(self, args: list[bytes]) -> None:
+        """Run one request the primary forwarded: a data command, or one of the replication's
+        own (``KV.RECORD``)."""
+        if args[0] == RECORD:
+            if len(args) == 4 and parse_int64(args[2]) is not None:
+                self.sessions.record(args[1], int(args[2]), decode_reply(args[3]), self.now)
+            return
+        self.run(args)
+        self.effects = None
 
     def load_chunk(self, kind: bytes, items: list) -> None:
         """Part of a state transfer: ``[db, key, expiry, type, count, word * count, ...]`` (data;

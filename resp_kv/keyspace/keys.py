@@ -110,9 +110,10 @@ class KeyCommands:
         return Status(type_name(self.lookup(args[1])))
 
     def cmd_randomkey(self, args):
-        # Reads only: an expired key is skipped, not deleted, so that the backup (which draws
-        # its own) stays the same.
+        # Reads only: an expired key is skipped, not deleted. A random pick: the backup runs
+        # nothing for it (and remembers this reply, under KV.ONCE).
         alive = self._alive(self.db)
+        self.replicate_as()
         return random.choice(alive) if alive else None
 
     def _alive(self, db) -> list[bytes]:

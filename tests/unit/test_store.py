@@ -151,3 +151,57 @@ def test_with_a_session_key_only_ids_the_cluster_issued_may_write():
     assert s.db.data[b"k"] == b"v" and len(s.sessions) == 1
     assert session_id(None, b"0123abcd") == b"0123abcd"  # no secret: the open channel, any id goes
     assert once(Store(), b"client-1", 1, "SET", "k", "v") == OK
+
+
+def test_a_random_pick_reaches_the_backup_as_its_effect_and_under_kv_once_as_its_reply():
+    primary, backup = Store(), Store()
+    for key in ("a", "b", "c"):
+        run(primary, "SET", key, "1")
+        backup.apply([b"SET", key.encode(), b"1"])
+    assert run(primary, "RANDOMKEY") in (b"a", b"b", b"c")
+    assert primary.effects == []  # the backup runs nothing for a read that picked at random
+    primary.effects = None
+    picked = once(primary, b"c1", 1, "RANDOMKEY")
+    effects, primary.effects = primary.effects, None
+    assert effects == [[b"KV.RECORD", b"c1", b"1", b"$1\r\n%b\r\n" % picked]]
+    for args in effects:
+        backup.apply(args)
+    # After a failover, the retry gets the primary's pick, not a new one.
+    assert all(once(backup, b"c1", 1, "RANDOMKEY") == picked for _ in range(20))
+    assert backup.effects is None  # a retry answered from the table decides nothing
+
+
+def test_a_container_a_snapshot_holds_is_copied_before_it_changes():
+    from collections import deque
+
+    s = Store()
+    s.db.data[b"l"] = deque([b"x"])
+    snap = s.snapshot()
+    assert s.container(b"l", deque) is not snap.dbs[0][0][b"l"]  # copied on the first change
+    s.container(b"l", deque).append(b"y")
+    assert snap.dbs[0][0][b"l"] == deque([b"x"]) and s.db.data[b"l"] == deque([b"x", b"y"])
+    chunks = list(snap.chunks(100, 1 << 20))
+    assert chunks[0] == (b"PB.LOAD", [b"0", b"l", b"-1", b"list", b"1", b"x"])
+    assert s.frozen == set()  # the snapshot is sent: nothing is frozen any more
+    same = s.container(b"l", deque)
+    assert s.container(b"l", deque) is same
+
+
+def test_a_large_container_crosses_in_pieces_and_arrives_whole_with_types_and_expiry():
+    from collections import deque
+
+    from resp_kv.keyspace.values import ZSet
+
+    s = Store()
+    s.db.data.update({b"h": {b"f%d" % i: b"v%d" % i for i in range(25)}, b"l": deque(b"%d" % i for i in range(30)),
+                      b"s": {b"m%d" % i for i in range(7)}, b"z": ZSet([(b"a", 1.5), (b"b", float("-inf")), (b"c", 0.1)]),
+                      b"str": b"v"})
+    s.db.expires[b"l"] = 123456
+    chunks = list(s.snapshot().chunks(10, 1 << 20))
+    assert all(len(c) <= 10 + 5 * 5 for _, c in chunks) and len(chunks) >= 8
+    copy = Store()
+    for kind, items in chunks:
+        copy.load_chunk(kind, items)
+    assert copy.digest() == s.digest() and copy.db.expires == {b"l": 123456}
+    assert list(copy.db.data[b"l"]) == list(s.db.data[b"l"])
+    assert copy.db.data[b"z"].scores == {b"a": 1.5, b"b": float("-inf"), b"c": 0.1}
