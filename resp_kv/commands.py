@@ -109,6 +109,7 @@ DATA_COMMANDS = [
     c("RANDOMKEY", 1, "readonly"),
     c("KEYS", 2, "readonly"),
     c("SCAN", -2, "readonly"),
+    c("OBJECT", -2, "readonly"),  # (Redis 7 lists no flags for the container command itself)
     # expiry
     c("EXPIRE", -3, "write fast", keys=ONE_KEY),
     c("PEXPIRE", -3, "write fast", keys=ONE_KEY),

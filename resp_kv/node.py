@@ -20,6 +20,7 @@ from functools import partial
 from . import pbwire
 from . import replication as rp
 from .admin import AdminCommands
+from .blocking import MAY_BLOCK, Blocking
 from .commands import (
     ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, REPLICATION_COMMANDS, SESSION, TRANSACTION_COMMANDS,
     wrong_arity,
@@ -111,6 +112,7 @@ class Node:
                            proof=settings.proof, tls=client_tls)
         self.ping_task: asyncio.Task | None = None
         self.stats = dict.fromkeys(("data_commands", "fenced_requests", "view_changes"), 0)
+        self.blocking = Blocking(self.keeper.store)  # clients waiting in BLPOP & co.
 
     # ------------------------------------------------------------------ life cycle
 
@@ -270,6 +272,11 @@ class Node:
                 # store.run(args) and store.call, inlined: this loop is the hot path
                 runner = runners.get(args[0]) or store.runner(args[0])
                 if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+                    if runner[2] in MAY_BLOCK and (wait := store.must_wait(args)) is not None:
+                        # Nothing to pop: it waits, and so does what this client sent after it.
+                        self._block(conn, args, wait, requests[ran:])
+                        requests, raw = requests[: ran - 1], None
+                        break
                     try:
                         reply = runner[1](args)
                     except CommandError as exc:
@@ -310,18 +317,78 @@ class Node:
         conn.db = store.db.index  # a SELECT among them
         replies = out if large else b"".join(out)
         if not (backup and data_commands):
-            conn.replies.append(replies)
-            return
-        # The backup runs the requests as they came (only the data commands do anything there).
-        large = []
-        if forward is not None:
-            frames = pbwire.frames(forward, large)
+            if out:
+                conn.replies.append(replies)
         else:
-            frames = raw if raw is not None else pbwire.frames(requests, large)
-        reply = Deferred(conn, replies, len(requests))
-        if replica.propagate(frames, large, reply, db, conn.db):
-            asyncio.get_running_loop().call_soon(self._end_turn)
-        conn.replies.append(reply)
+            # The backup runs the requests as they came (only the data commands do anything there).
+            large = []
+            if forward is not None:
+                frames = pbwire.frames(forward, large)
+            else:
+                frames = raw if raw is not None else pbwire.frames(requests, large)
+            reply = Deferred(conn, replies, len(requests))
+            if replica.propagate(frames, large, reply, db, conn.db):
+                asyncio.get_running_loop().call_soon(self._end_turn)
+            conn.replies.append(reply)
+        if self.blocking.ready:
+            self._serve_blocked()
+
+    # ------------------------------------------------------------------ blocked clients
+
+    def _block(self, conn, args: list[bytes], wait, rest: list[list[bytes]]) -> None:
+        """``args`` (a blocking command with nothing to pop) waits; the requests after it wait
+        with it, in order."""
+        keys, kind, timeout, timeout_reply = wait
+        store = self.keeper.store
+        if self.blocking.keyspace is not store:  # a new store (a state was installed)
+            self.blocking = Blocking(store)
+        waiter = self.blocking.block(conn, args, keys, store.db.index, kind)
+        conn.blocked = waiter
+        if rest:
+            conn.pending.extendleft(reversed(rest))
+        if timeout:
+            waiter.timer = asyncio.get_running_loop().call_later(timeout, self._unblock, waiter, timeout_reply)
+
+    def _unblock(self, waiter, reply=None) -> None:
+        """The waiter is done: served (its reply is queued already), timed out (``reply``), or
+        its connection closed. Its connection goes on with what it sent meanwhile."""
+        self.blocking.unblock(waiter)
+        if waiter.timer is not None:
+            waiter.timer.cancel()
+        conn = waiter.conn
+        conn.blocked = None
+        if not conn.closing:
+            if reply is not None:
+                conn.replies.append(encode(reply, conn.resp3))
+            conn.unblocked()
+
+    def _serve_blocked(self) -> None:
+        """Serve the waiters a change made ready, oldest first: each runs now (its non-blocking
+        form pops) and reaches the backup as it ran, after what made it ready. What a served
+        BLMOVE pushes may make more ready."""
+        replica, store, blocking = self.replica, self.keeper.store, self.blocking
+        backup = replica.view.backup
+        store.now = replica.turn_time(time.time()) if backup else time.time()
+        while ready := blocking.take_ready():
+            for waiter in ready:
+                if blocking.by_conn.get(waiter.conn.id) is not waiter or not blocking.can_serve(waiter):
+                    continue
+                conn = waiter.conn
+                store.db = store.dbs[waiter.db]
+                reply = store.run(waiter.args)
+                forward = [waiter.args] if store.effects is None else store.effects
+                store.effects = None
+                self.stats["data_commands"] += 1
+                encoded = encode(reply, conn.resp3)
+                if backup:
+                    large = []
+                    deferred = Deferred(conn, encoded, 1)
+                    if replica.propagate(pbwire.frames(forward, large), large, deferred, waiter.db, waiter.db):
+                        asyncio.get_running_loop().call_soon(self._end_turn)
+                    conn.replies.append(deferred)
+                else:
+                    conn.replies.append(encoded)
+                self._unblock(waiter)
 
     def _end_turn(self) -> None:
         self.replica.end_turn()
@@ -438,6 +505,8 @@ class Node:
     def connection_closed(self, conn) -> None:
         if conn.tx is not None:
             conn.tx.discard()
+        if conn.blocked is not None:
+            self._unblock(conn.blocked)
         self.replica.conn_closed(conn)
         self.carry_out()
 

@@ -29,6 +29,9 @@ REDIS_VERSION = "7.2.0"  # what we tell clients we are compatible with
 log = logging.getLogger(__name__)
 
 
+BLOCKED_PENDING = 10_000  # requests a blocked client may send before it is not read any more
+
+
 class Deferred:
     """Replies that may not be sent yet: the encoded replies of requests that wait for
     something (pbd's backup). ``done`` releases them; ``fail`` replaces each with an error."""
@@ -70,6 +73,7 @@ class RespConnection(asyncio.Protocol):
         self.error_after: bytes | None = None  # a protocol error, answered after what came before
         self.authenticated = server.password is None  # AUTH (or HELLO ... AUTH) done, if needed
         self.db = 0  # SELECT's
+        self.blocked = None  # the waiter of a blocking command (BLPOP ...) this client waits in
         self.tx = None  # MULTI/WATCH state (pbd's transactions.Transaction), once used
         self.challenge: bytes | None = None  # PEER.CHALLENGE's nonce, until PEER.PROVE
         self.peer: str | None = None  # the server this connection proved it speaks for
@@ -126,8 +130,8 @@ class RespConnection(asyncio.Protocol):
         exactly these requests (else None)."""
         if requests and not self.closing:
             self.commands += len(requests)
-            if self.pending or len(requests) > SLICE:
-                self.pending.extend(requests)  # a long pipeline: run it in slices
+            if self.pending or len(requests) > SLICE or self.blocked is not None:
+                self.pending.extend(requests)  # a long pipeline (run in slices), or a blocked client
                 self._run_pending()
                 return
             self.server.execute_chunk(self, requests, raw)
@@ -159,6 +163,12 @@ class RespConnection(asyncio.Protocol):
         if self.transport.is_closing():
             pending.clear()
             return
+        if self.blocked is not None:  # in BLPOP & co.: what it sends waits (read on, to see it close)
+            if len(pending) > BLOCKED_PENDING:
+                self.transport.pause_reading()
+            elif not (self.write_paused or self.joining):
+                self.transport.resume_reading()
+            return
         self.transport.pause_reading()
         if pending and not self.closing and self.output_size() < OUTPUT_HIGH:
             batch = [pending.popleft() for _ in range(min(SLICE, len(pending)))]
@@ -176,6 +186,11 @@ class RespConnection(asyncio.Protocol):
             self._go_on()
         # Otherwise the replies' being written (resume_writing) or released (flush) goes on.
 
+    def unblocked(self) -> None:
+        """Its blocking command is answered: send that, and run what it sent meanwhile."""
+        self.flush()
+        self._go_on()
+
     def _end_of_input(self) -> None:
         """After the last queued request: a protocol error's reply, then the connection closes."""
         if self.error_after is not None and not self.pending and not self.closing:
@@ -185,7 +200,7 @@ class RespConnection(asyncio.Protocol):
     def _go_on(self) -> None:
         """Read (or run queued requests) again, unless the client's replies still pile up."""
         if (self.transport is None or self.transport.is_closing() or self.write_paused or self.scheduled
-                or self.joining):
+                or self.joining or self.blocked is not None):
             return
         if self.pending:
             if self.output_size() < OUTPUT_LOW:

@@ -58,6 +58,12 @@ def fnv1a_32(data: bytes) -> int:
 # session's reply, for the backup to remember (never a client's command).
 RECORD = b"KV.RECORD"
 
+ONCE_NAME = b"KV.ONCE"
+# Blocking command -> the method that says what it would wait on: (keys, type, timeout, timeout
+# reply), or an error when its arguments are wrong (it then runs, and answers the error).
+BLOCKING = {"BLPOP": "list_wait", "BRPOP": "list_wait", "BLMOVE": "list_wait", "BRPOPLPUSH": "list_wait",
+            "BLMPOP": "list_wait", "BZPOPMIN": "zset_wait", "BZPOPMAX": "zset_wait", "BZMPOP": "zset_wait"}
+
 MAX_CLIENT_ID = 64  # bytes: longer exactly-once client ids are refused
 NOT_ISSUED = Error("ERR KV.ONCE client id was not issued by this cluster (ask KV.SESSION for one)")
 
@@ -227,6 +233,26 @@ class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, S
         if self.effects is not None:  # the backup runs the effects: the reply it must remember too
             self.effects.append([RECORD, args[1], args[2], encode(reply)])
         return reply
+
+    def must_wait(self, args: list[bytes]):
+        """For a blocking command (maybe inside KV.ONCE) that has nothing to pop now: (keys it
+        waits on, the type it pops, timeout in seconds (0: forever), its reply on timeout).
+        None if it runs now: something to pop, an error to answer, or a retry already answered."""
+        if args[0].upper() == ONCE_NAME:
+            inner = args[3:]
+            cmd = self.table.lookup(inner[0])
+            if cmd is None or cmd.name not in BLOCKING or not cmd.arity_ok(len(inner)):
+                return None
+            seq = parse_int64(args[2])
+            if seq is None or self.sessions.lookup(args[1], seq)[0]:
+                return None
+        else:
+            inner = args
+            cmd = self.table.lookup(inner[0])
+        wait = getattr(self, BLOCKING[cmd.name])(inner)
+        if wait.__class__ is not tuple or any(self.lookup(key) is not None for key in wait[0]):
+            return None
+        return wait
 
     def apply(self, args: list[bytes]) -> None:
         """Run one request the primary forwarded: a data command, or one of the replication's

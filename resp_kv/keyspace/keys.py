@@ -8,16 +8,38 @@ import bisect
 import random
 import zlib
 
-from ..commands import SYNTAX_ERROR
+from ..commands import SYNTAX_ERROR, unknown_subcommand
 from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
-from .values import copy_value, type_name
+from .values import copy_value, encoding, refcount, type_name
 from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, invalid_expire, parse_int32, parse_int64
 
 OUT_OF_RANGE = Error("ERR DB index is out of range")
 SAME_OBJECT = Error("ERR source and destination objects are the same")
 NO_SUCH_KEY = Error("ERR no such key")
+
+_OBJECT_ARITY = {b"ENCODING": 3, b"FREQ": 3, b"IDLETIME": 3, b"REFCOUNT": 3, b"HELP": 2}
+NO_LFU = Error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
+               "switching between policies at runtime LRU and LFU data will take some time to adjust.")
+NO_IDLETIME = Error("ERR OBJECT IDLETIME is not supported: resp-kv does not track access times")
+OBJECT_HELP = [
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+]
 
 # EXPIRE's options
 E_NX, E_XX, E_GT, E_LT = 1, 2, 4, 8
@@ -170,6 +192,26 @@ class KeyCommands:
         keys = [key for key in page
                 if (match is None or match(key)) and (kind is None or type_name(data[key]) == kind)]
         return [following, keys]
+
+    def cmd_object(self, args):
+        sub = args[1].upper()
+        arity = _OBJECT_ARITY.get(sub)
+        if arity is None:
+            return unknown_subcommand(args[1], "OBJECT")
+        if len(args) != arity:
+            return Error(f"ERR wrong number of arguments for 'object|{c_string(args[1]).lower()}' command")
+        if sub == b"HELP":
+            return [Status(line) for line in OBJECT_HELP]
+        value = self.lookup(args[2])
+        if value is None:
+            return None
+        if sub == b"ENCODING":
+            return encoding(value)
+        if sub == b"REFCOUNT":
+            return refcount(value)
+        if sub == b"FREQ":
+            return NO_LFU
+        return NO_IDLETIME
 
     # ------------------------------------------------------------------ renaming and moving
 

@@ -80,6 +80,47 @@ def type_name(value) -> str:
     return "none" if value is None else TYPE_NAMES[value.__class__]
 
 
+# Redis 7.0's defaults for its compact encodings (hash-max-listpack-entries and -value,
+# set-max-intset-entries, zset-max-listpack-entries and -value; embstr up to 44 bytes).
+LISTPACK_ENTRIES, LISTPACK_VALUE, INTSET_ENTRIES, EMBSTR_SIZE = 128, 64, 512, 44
+SHARED_INTEGERS = 10000  # Redis shares the objects of the integers 0..9999
+
+
+def integer_string(value: bytes) -> int | None:
+    """The integer a string is the canonical decimal of (Redis keeps those as integers)."""
+    if not 0 < len(value) <= 20 or not (value.isdigit() or (value[:1] == b"-" and value[1:].isdigit())):
+        return None
+    number = int(value)
+    return number if b"%d" % number == value and -2**63 <= number < 2**63 else None
+
+
+def encoding(value) -> str:
+    """OBJECT ENCODING's answer, from what the value holds now (Redis also keeps a container's
+    larger encoding once it had to take it, and a string APPEND or SETRANGE made as "raw")."""
+    kind = value.__class__
+    if kind is bytes:
+        if integer_string(value) is not None:
+            return "int"
+        return "embstr" if len(value) <= EMBSTR_SIZE else "raw"
+    if kind is deque:
+        return "quicklist"
+    if kind is set:
+        small = len(value) <= INTSET_ENTRIES and all(integer_string(m) is not None for m in value)
+        return "intset" if small else "hashtable"
+    if kind is dict:
+        small = len(value) <= LISTPACK_ENTRIES and all(
+            len(f) <= LISTPACK_VALUE and len(v) <= LISTPACK_VALUE for f, v in value.items())
+        return "listpack" if small else "hashtable"
+    small = len(value) <= LISTPACK_ENTRIES and all(len(m) <= LISTPACK_VALUE for m in value.scores)
+    return "listpack" if small else "skiplist"
+
+
+def refcount(value) -> int:
+    """OBJECT REFCOUNT's answer: Redis's shared small integers count as referenced forever."""
+    number = integer_string(value) if value.__class__ is bytes else None
+    return 2**31 - 1 if number is not None and 0 <= number < SHARED_INTEGERS else 1
+
+
 def copy_value(value):
     """An independent copy (COPY, and a container a snapshot still holds, before it changes)."""
     kind = value.__class__

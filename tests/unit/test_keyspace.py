@@ -192,3 +192,22 @@ def test_a_full_scan_returns_every_key_there_throughout_while_keys_come_and_go()
             break
     assert {f"stay{i}".encode() for i in range(500)} <= seen
     assert 100 <= calls <= 160  # about COUNT keys a call
+
+
+def test_object_answers_encoding_and_refcount_from_the_value_as_redis_names_them():
+    from collections import deque
+
+    s = Store()
+    s.db.data.update({b"int": b"123", b"neg": b"-5", b"zero-padded": b"007", b"short": b"x" * 44,
+                      b"long": b"x" * 45, b"list": deque([b"a"]), b"intset": {b"1", b"2"},
+                      b"set": {b"1", b"a"}, b"hash": {b"f": b"v"}, b"bighash": {b"f": b"v" * 65}})
+    encodings = {key: run(s, "OBJECT", "ENCODING", key) for key in s.db.data}
+    assert encodings == {b"int": "int", b"neg": "int", b"zero-padded": "embstr", b"short": "embstr",
+                         b"long": "raw", b"list": "quicklist", b"intset": "intset", b"set": "hashtable",
+                         b"hash": "listpack", b"bighash": "hashtable"}
+    assert run(s, "OBJECT", "REFCOUNT", "int") == 2**31 - 1 and run(s, "OBJECT", "REFCOUNT", "neg") == 1
+    assert run(s, "OBJECT", "ENCODING", "missing") is None
+    assert run(s, "OBJECT", "FREQ", "int").startswith("ERR An LFU maxmemory policy is not selected")
+    assert run(s, "OBJECT", "nope", "int") == "ERR unknown subcommand 'nope'. Try OBJECT HELP."
+    assert run(s, "OBJECT", "encoding") == "ERR wrong number of arguments for 'object|encoding' command"
+    assert len(run(s, "OBJECT", "HELP")) == 15
