@@ -19,6 +19,9 @@ from . import pbwire
 from .protocol import Error, c_string
 
 
+OUR_FLAGS = frozenset({"connection", "internal"})  # ours, not Redis's: COMMAND does not show them
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     name: str  # upper case, as Redis reports it in lower case
@@ -28,6 +31,7 @@ class Command:
     first_key: int = 0
     last_key: int = 0
     key_step: int = 0
+    numkeys_at: int = 0  # movable keys: where the number of the keys that follow it is (ZUNION ...)
 
     @property
     def needs_auth(self) -> bool:
@@ -36,21 +40,31 @@ class Command:
     def arity_ok(self, argc: int) -> bool:
         return argc == self.arity if self.arity > 0 else argc >= -self.arity
 
-    def keys(self, args: list[bytes]) -> list[bytes]:
-        """The key arguments of a request for this command."""
-        if not self.first_key:
-            return []
-        last = len(args) + self.last_key if self.last_key < 0 else self.last_key
-        return args[self.first_key : last + 1 : self.key_step]
+    def keys(self, args: list[bytes]) -> list[bytes] | None:
+        """The key arguments of a request for this command (None: its arguments do not say)."""
+        found = []
+        if self.first_key:
+            last = len(args) + self.last_key if self.last_key < 0 else self.last_key
+            found = args[self.first_key : last + 1 : self.key_step]
+        if self.numkeys_at:
+            raw = args[self.numkeys_at]
+            count = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+            if not 0 < count <= len(args) - self.numkeys_at - 1:
+                return None
+            found += args[self.numkeys_at + 1 : self.numkeys_at + 1 + count]
+        if self.name == "SORT":  # SORT ... STORE <destination>
+            found += [args[i + 1] for i in range(2, len(args) - 1) if args[i].upper() == b"STORE"][-1:]
+        return found
 
     def info(self) -> list:
         """This command as COMMAND / COMMAND INFO describe it."""
-        return [self.name.lower(), self.arity, [f for f in self.flags], self.first_key,
+        return [self.name.lower(), self.arity, [f for f in self.flags if f not in OUR_FLAGS], self.first_key,
                 self.last_key, self.key_step, [], [], [], []]
 
 
-def c(name, arity, flags, method=None, keys=(0, 0, 0)) -> Command:
-    return Command(name, arity, tuple(flags.split()), method or "cmd_" + name.lower().replace(".", "_"), *keys)
+def c(name, arity, flags, method=None, keys=(0, 0, 0), numkeys_at=0) -> Command:
+    return Command(name, arity, tuple(flags.split()), method or "cmd_" + name.lower().replace(".", "_"), *keys,
+                   numkeys_at)
 
 
 ONE_KEY = (1, 1, 1)
@@ -109,7 +123,7 @@ DATA_COMMANDS = [
     c("RANDOMKEY", 1, "readonly"),
     c("KEYS", 2, "readonly"),
     c("SCAN", -2, "readonly"),
-    c("OBJECT", -2, "readonly"),  # (Redis 7 lists no flags for the container command itself)
+    c("OBJECT", -2, ""),  # (Redis 7 lists no flags for the container command itself)
     # expiry
     c("EXPIRE", -3, "write fast", keys=ONE_KEY),
     c("PEXPIRE", -3, "write fast", keys=ONE_KEY),
@@ -154,12 +168,12 @@ DATA_COMMANDS = [
     c("LPOS", -3, "readonly", keys=ONE_KEY),
     c("LMOVE", 5, "write denyoom", keys=TWO_KEYS),
     c("RPOPLPUSH", 3, "write denyoom", keys=TWO_KEYS),
-    c("LMPOP", -4, "write movablekeys"),
+    c("LMPOP", -4, "write movablekeys", numkeys_at=1),
     c("BLPOP", -3, "write noscript blocking", keys=(1, -2, 1)),
     c("BRPOP", -3, "write noscript blocking", keys=(1, -2, 1)),
     c("BLMOVE", 6, "write denyoom noscript blocking", keys=TWO_KEYS),
     c("BRPOPLPUSH", 4, "write denyoom noscript blocking", keys=TWO_KEYS),
-    c("BLMPOP", -5, "write blocking movablekeys"),
+    c("BLMPOP", -5, "write blocking movablekeys", numkeys_at=2),
     # sets (sets.py)
     c("SADD", -3, "write denyoom fast", keys=ONE_KEY),
     c("SREM", -3, "write fast", keys=ONE_KEY),
@@ -171,7 +185,7 @@ DATA_COMMANDS = [
     c("SPOP", -2, "write fast", keys=ONE_KEY),
     c("SMOVE", 4, "write fast", keys=TWO_KEYS),
     c("SINTER", -2, "readonly", keys=ALL_KEYS),
-    c("SINTERCARD", -3, "readonly movablekeys"),
+    c("SINTERCARD", -3, "readonly movablekeys", numkeys_at=1),
     c("SINTERSTORE", -3, "write denyoom", keys=ALL_KEYS),
     c("SUNION", -2, "readonly", keys=ALL_KEYS),
     c("SUNIONSTORE", -3, "write denyoom", keys=ALL_KEYS),
@@ -201,18 +215,18 @@ DATA_COMMANDS = [
     c("ZREMRANGEBYLEX", 4, "write", keys=ONE_KEY),
     c("ZPOPMIN", -2, "write fast", keys=ONE_KEY),
     c("ZPOPMAX", -2, "write fast", keys=ONE_KEY),
-    c("ZMPOP", -4, "write movablekeys"),
+    c("ZMPOP", -4, "write movablekeys", numkeys_at=1),
     c("BZPOPMIN", -3, "write noscript blocking fast", keys=(1, -2, 1)),
     c("BZPOPMAX", -3, "write noscript blocking fast", keys=(1, -2, 1)),
-    c("BZMPOP", -5, "write blocking movablekeys"),
+    c("BZMPOP", -5, "write blocking movablekeys", numkeys_at=2),
     c("ZRANDMEMBER", -2, "readonly", keys=ONE_KEY),
-    c("ZINTER", -3, "readonly movablekeys"),
-    c("ZINTERSTORE", -4, "write denyoom movablekeys", keys=ONE_KEY),
-    c("ZINTERCARD", -3, "readonly movablekeys"),
-    c("ZUNION", -3, "readonly movablekeys"),
-    c("ZUNIONSTORE", -4, "write denyoom movablekeys", keys=ONE_KEY),
-    c("ZDIFF", -3, "readonly movablekeys"),
-    c("ZDIFFSTORE", -4, "write denyoom movablekeys", keys=ONE_KEY),
+    c("ZINTER", -3, "readonly movablekeys", numkeys_at=1),
+    c("ZINTERSTORE", -4, "write denyoom movablekeys", keys=ONE_KEY, numkeys_at=2),
+    c("ZINTERCARD", -3, "readonly movablekeys", numkeys_at=1),
+    c("ZUNION", -3, "readonly movablekeys", numkeys_at=1),
+    c("ZUNIONSTORE", -4, "write denyoom movablekeys", keys=ONE_KEY, numkeys_at=2),
+    c("ZDIFF", -3, "readonly movablekeys", numkeys_at=1),
+    c("ZDIFFSTORE", -4, "write denyoom movablekeys", keys=ONE_KEY, numkeys_at=2),
     c("ZSCAN", -3, "readonly", keys=ONE_KEY),
     # sorting (sort.py)
     c("SORT", -2, "write denyoom movablekeys", keys=ONE_KEY),

@@ -509,11 +509,18 @@ class RespServer:
             return [name.lower() for name in commands]
         if sub == b"DOCS":
             return {}  # no docs: redis-cli falls back to its built-in hints
-        if sub == b"GETKEYS" and len(args) > 2:
-            cmd = self.table.resolve(args[2:])
-            if cmd.__class__ is Error:
-                return cmd
-            return cmd.keys(args[2:]) or Error("ERR The command has no key arguments")
+        if sub == b"GETKEYS":
+            if len(args) < 4:
+                return Error("ERR wrong number of arguments for 'command|getkeys' command")
+            cmd = self.table.lookup(args[2])
+            if cmd is None:
+                return Error("ERR Invalid command specified")
+            if not cmd.arity_ok(len(args) - 2):
+                return Error("ERR Invalid number of arguments specified for command")
+            keys = cmd.keys(args[2:])
+            if keys is None:
+                return Error("ERR Invalid arguments specified for command")
+            return keys or Error("ERR The command has no key arguments")
         return unknown_subcommand(args[1], "COMMAND")
 
 

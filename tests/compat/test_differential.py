@@ -436,3 +436,36 @@ def test_soak_same_replies_and_data_as_redis(oracle, cluster):
                 run_seed(oracle, c, seed, protocol, n, test="soak")
         failover_and_compare(oracle, c, seeds[min(start + 19, len(seeds) - 1)], n, test="soak")
         c.stop()
+
+
+GETKEYS_CASES = [
+    ["GET", "k"], ["MSET", "a", "1", "b", "2"], ["LMOVE", "a", "b", "LEFT", "RIGHT"], ["LMPOP", "2", "a", "b", "LEFT"],
+    ["BLMPOP", "0", "2", "a", "b", "LEFT"], ["BLPOP", "a", "b", "0"], ["SINTERCARD", "1", "a", "LIMIT", "2"],
+    ["ZUNIONSTORE", "d", "2", "a", "b"], ["ZINTER", "2", "a", "b", "WEIGHTS", "1", "2"], ["ZDIFFSTORE", "d", "1", "a"],
+    ["ZUNIONSTORE", "d", "3", "a"], ["ZUNIONSTORE", "d", "x", "a"], ["LMPOP", "-1", "a", "LEFT"],
+    ["SORT", "k", "BY", "w*", "STORE", "d"], ["SORT", "k", "GET", "x"], ["SORT_RO", "k"], ["SMOVE", "a", "b", "m"],
+    ["SINTERSTORE", "d", "a", "b"], ["EVALX", "x"], ["PING"], ["PING", "x"], ["GET"], ["GET", "a", "b"],
+]
+
+
+def test_the_command_table_and_key_positions_are_redis(oracle, shared):
+    """COMMAND INFO's name, arity, flags and key positions for every data command, and COMMAND
+    GETKEYS (movable keys included), as redis-server 7.0 answers them."""
+    from resp_kv.commands import DATA_COMMANDS
+
+    redis, kv = RawConn(oracle.port), RawConn(shared.primary().port)
+    try:
+        for cmd in DATA_COMMANDS:
+            if cmd.name == "PUTHASH":
+                continue  # ours alone
+            info = [b"COMMAND", b"INFO", cmd.name.encode()]
+            want, got = (diffgen.parse(conn.call(info))[0] for conn in (redis, kv))
+            assert want is not None, f"redis-server does not know {cmd.name}"
+            assert (want[:2], sorted(want[2]), want[3:6]) == (got[:2], sorted(got[2]), got[3:6]), cmd.name
+        for case in GETKEYS_CASES:
+            request = [b"COMMAND", b"GETKEYS", *(w.encode() for w in case)]
+            want, got = redis.call(request), kv.call(request)
+            assert want == got, f"COMMAND GETKEYS {' '.join(case)}: redis-server {want!r}, resp-kv {got!r}"
+    finally:
+        redis.close()
+        kv.close()
