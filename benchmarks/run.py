@@ -24,9 +24,16 @@ What it measures, all on this machine, in this run:
   ratios again net of those connections.
 * waitgen: our own load generator (several processes, 50 connections) doing SET + WAIT 1 0 per
   write against a redis-server master with a replica, and plain SET against replicated resp-kv.
+* types: redis-benchmark -t lpush,lpop,rpush,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100 (in that
+  order, so SPOP and ZPOPMIN find what SADD and ZADD added; LRANGE_100's run includes the LPUSHes
+  that fill its list) at -P 1 and -P 16, against the same three servers: rps and CPU per request.
+  Then memory per element: 1,000,000 elements in one hash, list, set and sorted set (and as
+  1,000,000 string keys), added in commands of 1000 elements: redis-server's used_memory growth
+  and its RSS growth, pbd's RSS growth, in bytes per element.
 * failover: SIGKILL the primary, time until the smart client's first successful write (x10).
 * transfer: a new backup joining a primary that holds 1,000,000 keys of 100 bytes: how long
-  the transfer takes, and the client's p99 latency meanwhile.
+  the transfer takes, and the client's p99 latency meanwhile; then the same with one sorted set
+  of 1,000,000 members (p99 and the slowest request: one value must not stall the loop).
 Targets are printed beside each ratio; nothing here asserts.
 """
 
@@ -509,18 +516,137 @@ def transfer(keys: int) -> tuple[float, float]:
     return took, p99
 
 
+# ------------------------------------------------------------------ the data types
+
+TYPE_TESTS = ("LPUSH", "LPOP", "RPUSH", "RPOP", "SADD", "HSET", "SPOP", "ZADD", "ZPOPMIN", "LRANGE_100")
+REPORTED_AS = {"LRANGE_100": "LRANGE_100 (first 100 elements)"}
+
+
+def types_table(requests: int) -> None:
+    """redis-benchmark's type tests against redis-server, a lone pbd and a primary + backup."""
+    targets = [Target("redis", redis_server()), Target("single", replicated(1)), Target("pair", replicated(2))]
+    results = {}
+    try:
+        for pipeline in (1, 16):
+            for target in targets:
+                for test in TYPE_TESTS:
+                    results[(test, pipeline, target.name)] = measure_as(
+                        target.port(), target.procs(), pipeline, test, requests)
+    finally:
+        for target in targets:
+            target.stop()
+    print(f"\nredis-benchmark -c 50 -n {requests} per test (the data types); rps, cpu = server CPU µs per request, "
+          "x = ratio to redis-server")
+    group = f"{'rps':>9}{'x':>6}{'cpu':>8}{'x':>7} "
+    print(f"{'':<18}{'redis-server':>17} |{'resp-kv single':^{len(group)}}|{'resp-kv replicated':^{len(group)}}|")
+    print(f"{'test':<18}{'rps':>10}{'cpu':>7} |{group}|{group}|")
+    for pipeline in (1, 16):
+        for test in TYPE_TESTS:
+            base_rps, base_cpu = results[(test, pipeline, "redis")]
+            cells = "|".join(f"{rps:>9,.0f}{rps / base_rps:>6.2f}{cpu:>8.2f}{cpu / base_cpu if base_cpu else float('nan'):>7.2f} "
+                             for rps, cpu in (results[(test, pipeline, kind)] for kind in ("single", "pair")))
+            print(f"{test + f' -P {pipeline}':<18}{base_rps:>10,.0f}{base_cpu:>7.2f} |{cells}|")
+
+
+def measure_as(port: int, procs: list[Proc], pipeline: int, test: str, requests: int) -> tuple[float, float]:
+    """``measure``, for a test redis-benchmark reports under a longer name."""
+    before = cpu_seconds(procs)
+    result = benchmark(port, pipeline, requests, test.lower())
+    reported = REPORTED_AS.get(test, test)
+    if reported not in result:
+        raise RuntimeError(f"redis-benchmark -t {test.lower()} against port {port} reported {sorted(result)}")
+    return result[reported], (cpu_seconds(procs) - before) / requests * 1e6
+
+
+def rss_bytes(proc: Proc) -> int:
+    with open(f"/proc/{proc.popen.pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1)) * 1024
+
+
+MEMORY_KINDS = {
+    "string keys": lambda pipe, i, batch: pipe.mset({f"key:{j:08d}": f"v{j}" for j in range(i, i + batch)}),
+    "hash fields": lambda pipe, i, batch: pipe.hset("hash", mapping={f"field:{j:08d}": f"v{j}" for j in range(i, i + batch)}),
+    "list items": lambda pipe, i, batch: pipe.rpush("list", *(f"item:{j:08d}" for j in range(i, i + batch))),
+    "set members": lambda pipe, i, batch: pipe.sadd("set", *(f"member:{j:08d}" for j in range(i, i + batch))),
+    "zset members": lambda pipe, i, batch: pipe.zadd("zset", {f"member:{j:08d}": j * 1.5 for j in range(i, i + batch)}),
+}
+
+
+def memory_table(elements: int) -> None:
+    """Bytes per element, each type in a fresh server: redis-server's used_memory and RSS growth,
+    and a lone pbd's RSS growth."""
+    print(f"\nmemory per element: {elements:,} elements of ~14 bytes (values ~8 bytes) in one value "
+          "(string keys: that many keys), added 1000 per command; bytes per element")
+    print(f"{'':<14}{'redis used_memory':>18}{'redis RSS':>11}{'pbd RSS':>9}{'pbd/redis RSS':>15}")
+    for kind, add in MEMORY_KINDS.items():
+        row = []
+        for make in (redis_server, lambda: replicated(1)):
+            server = make()
+            try:
+                proc = server if isinstance(server, Proc) else server.primary()
+                client = proc.client()
+                used_before, rss_before = client.info("memory")["used_memory"], rss_bytes(proc)
+                pipe = client.pipeline(transaction=False)
+                for i in range(0, elements, 1000):
+                    add(pipe, i, min(1000, elements - i))
+                    if i % 100_000 == 99_000:
+                        pipe.execute()
+                pipe.execute()
+                if isinstance(server, Proc):
+                    row.append((client.info("memory")["used_memory"] - used_before) / elements)
+                row.append((rss_bytes(proc) - rss_before) / elements)
+            finally:
+                server.kill() if isinstance(server, Proc) else server.stop()
+        print(f"{kind:<14}{row[0]:>18.1f}{row[1]:>11.1f}{row[2]:>9.1f}{row[2] / row[1]:>15.2f}")
+
+
+def transfer_sorted_set(members: int) -> None:
+    """A new backup joining a primary whose data is one sorted set of ``members`` members."""
+    cluster = replicated(1)
+    try:
+        client = cluster.primary().client()
+        pipe = client.pipeline(transaction=False)
+        for i in range(0, members, 1000):
+            pipe.zadd("big", {f"member:{j:08d}": j * 0.5 for j in range(i, min(members, i + 1000))})
+            if i % 100_000 == 99_000:
+                pipe.execute()
+        pipe.execute()
+        latencies = []
+        backup = cluster.add_server()
+        started = time.monotonic()
+        while not settled(cluster):
+            t = time.monotonic()
+            client.set("during-transfer", "x")
+            latencies.append(time.monotonic() - t)
+            if time.monotonic() - started > 300:
+                raise RuntimeError("the transfer did not finish in 300 s")
+        took = time.monotonic() - started
+        p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 100 else max(latencies)
+        assert backup.client().execute_command("DEBUG", "DIGEST") == client.execute_command("DEBUG", "DIGEST")
+    finally:
+        cluster.stop()
+    print(f"\nstate transfer of one sorted set of {members:,} members to a new backup: {took:.2f} s; client SET "
+          f"p99 {p99 * 1000:.1f} ms, slowest {max(latencies) * 1000:.1f} ms over {len(latencies)} writes "
+          "(target: tens of ms at most)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer requests, shorter runs")
-    parser.add_argument("--only", choices=["tools", "security", "waitgen", "failover", "transfer"], action="append")
+    parser.add_argument("--only", choices=["tools", "types", "memory", "security", "waitgen", "failover", "transfer"],
+                        action="append")
     parser.add_argument("--baseline", metavar="REV",
                         help="also run resp-kv built from this git revision in the tools table, interleaved with "
                              "the working tree's, and print before/after ratios")
     args = parser.parse_args()
-    only = set(args.only or ["tools", "security", "waitgen", "failover", "transfer"])
+    only = set(args.only or ["tools", "types", "memory", "security", "waitgen", "failover", "transfer"])
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     if "tools" in only:
         tools_table(20000 if args.quick else 200000, args.baseline)
+    if "types" in only:
+        types_table(20000 if args.quick else 100000)
+    if "memory" in only:
+        memory_table(100_000 if args.quick else 1_000_000)
     if "security" in only:
         security_table(20000 if args.quick else 100000, 100 if args.quick else 200)
     if "waitgen" in only:
@@ -529,6 +655,7 @@ def main() -> None:
         failover_times(3 if args.quick else 10)
     if "transfer" in only:
         transfer(100_000 if args.quick else 1_000_000)
+        transfer_sorted_set(100_000 if args.quick else 1_000_000)
 
 
 if __name__ == "__main__":

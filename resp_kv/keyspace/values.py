@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from itertools import islice
 
 from sortedcontainers import SortedList
 
@@ -143,22 +144,22 @@ def format_score(score: float) -> bytes:
 
 def pieces(value, size: int):
     """A value as transfer pieces: (type name, words), each of at most ``size`` words (a pair
-    of words, at least)."""
+    of words, at least). Made one at a time, as they are sent: a container being sent is frozen
+    (never changed in place: ``Keyspace.container`` copies it first), so it is read lazily."""
     kind = value.__class__
     if kind is bytes:
         yield b"string", [value]
         return
+    name = TYPE_NAMES[kind].encode()
     if kind is dict:
-        words = [w for pair in value.items() for w in pair]
-        step = max(2, size - size % 2)
+        items, step = value.items(), max(1, size // 2)
     elif kind is ZSet:
-        words = [w for score, member in value.order for w in (member, format_score(score))]
-        step = max(2, size - size % 2)
+        items, step = ((member, format_score(score)) for score, member in value.order), max(1, size // 2)
     else:
-        words = list(value)
-        step = size
-    for i in range(0, len(words), step):
-        yield TYPE_NAMES[kind].encode(), words[i:i + step]
+        items, step = value, size
+    items = iter(items)
+    while piece := list(islice(items, step)):
+        yield name, ([w for pair in piece for w in pair] if kind is dict or kind is ZSet else piece)
 
 
 def add_piece(data: dict, key: bytes, kind: bytes, words: list[bytes]) -> None:
