@@ -50,7 +50,7 @@ class Command:
             raw = args[self.numkeys_at]
             count = int(raw) if raw.isdigit() and len(raw) < 10 else 0
             if not 0 < count <= len(args) - self.numkeys_at - 1:
-                return None
+                return [] if "no_mandatory_keys" in self.flags else None
             found += args[self.numkeys_at + 1 : self.numkeys_at + 1 + count]
         if self.name == "SORT":  # SORT ... STORE <destination>
             found += [args[i + 1] for i in range(2, len(args) - 1) if args[i].upper() == b"STORE"][-1:]
@@ -231,6 +231,15 @@ DATA_COMMANDS = [
     # sorting (sort.py)
     c("SORT", -2, "write denyoom movablekeys", keys=ONE_KEY),
     c("SORT_RO", -2, "readonly movablekeys", keys=ONE_KEY),
+    # scripts and functions (scripts.py): a script reaches the backup as the writes it made
+    c("EVAL", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys", numkeys_at=2),
+    c("EVALSHA", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys", numkeys_at=2),
+    c("EVAL_RO", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", numkeys_at=2),
+    c("EVALSHA_RO", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", numkeys_at=2),
+    c("FCALL", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys", numkeys_at=2),
+    c("FCALL_RO", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", numkeys_at=2),
+    c("SCRIPT", -2, ""),
+    c("FUNCTION", -2, ""),
     # databases (SELECT is the connection's, but it travels with the requests to the backup)
     c("SELECT", 2, "connection loading stale fast"),
     c("SWAPDB", 3, "write fast"),

@@ -520,7 +520,9 @@ class RespServer:
             keys = cmd.keys(args[2:])
             if keys is None:
                 return Error("ERR Invalid arguments specified for command")
-            return keys or Error("ERR The command has no key arguments")
+            if not keys and "no_mandatory_keys" not in cmd.flags:
+                return Error("ERR The command has no key arguments")
+            return keys
         return unknown_subcommand(args[1], "COMMAND")
 
 

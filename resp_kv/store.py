@@ -33,6 +33,7 @@ from .keyspace.hashes import HashCommands
 from .keyspace.keys import KeyCommands
 from .keyspace.lists import ListCommands
 from .keyspace.numbers import parse_int64
+from .keyspace.scripts import ScriptCommands
 from .keyspace.sets import SetCommands
 from .keyspace.sort import SortCommands
 from .keyspace.strings import StringCommands
@@ -156,7 +157,7 @@ def internal_error(command: str, exc: Exception) -> Error:
 
 
 class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands, ZSetCommands,
-            SortCommands):
+            SortCommands, ScriptCommands):
     """The data (sixteen databases, with expiry), its commands, and the exactly-once table.
 
     ``runner(name)`` finds what runs a data command; ``now`` is the time the commands being run

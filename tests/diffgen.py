@@ -29,6 +29,7 @@ import random
 
 from diffgen_hashes import HashStreams
 from diffgen_lists import ListStreams
+from diffgen_scripts import ScriptStreams
 from diffgen_sets import SetStreams
 from diffgen_sort import SortStreams
 from diffgen_zsets import ZSetStreams
@@ -137,7 +138,7 @@ def compare(cmd: Command, a: bytes, b: bytes) -> str | None:
 
 
 ALL_TYPE_STREAMS = {"hashes": HashStreams, "lists": ListStreams, "sets": SetStreams, "zsets": ZSetStreams,
-                    "sort": SortStreams}
+                    "sort": SortStreams, "scripts": ScriptStreams}
 # RESP_KV_DIFF_TYPES=hashes,sets: only those types' commands join the stream (default: all).
 TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_TYPES", ",".join(ALL_TYPE_STREAMS)).split(",")
                      if t)
@@ -145,7 +146,7 @@ TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_T
 COMPARE_RULES = {name_: rule for streams in TYPE_STREAMS for name_, rule in streams.COMPARE.items()}
 
 
-class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams, SortStreams):
+class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams, SortStreams, ScriptStreams):
     """One stream's worth of random commands; ``next()`` returns the next one. The string, key and
     transaction commands are here; each type's are in its mixin (diffgen_<type>.py), which lists
     them in ``FAMILIES`` (method name, weight) and its reply rules in ``COMPARE``."""

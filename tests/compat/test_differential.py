@@ -444,7 +444,8 @@ GETKEYS_CASES = [
     ["ZUNIONSTORE", "d", "2", "a", "b"], ["ZINTER", "2", "a", "b", "WEIGHTS", "1", "2"], ["ZDIFFSTORE", "d", "1", "a"],
     ["ZUNIONSTORE", "d", "3", "a"], ["ZUNIONSTORE", "d", "x", "a"], ["LMPOP", "-1", "a", "LEFT"],
     ["SORT", "k", "BY", "w*", "STORE", "d"], ["SORT", "k", "GET", "x"], ["SORT_RO", "k"], ["SMOVE", "a", "b", "m"],
-    ["SINTERSTORE", "d", "a", "b"], ["EVALX", "x"], ["PING"], ["PING", "x"], ["GET"], ["GET", "a", "b"],
+    ["SINTERSTORE", "d", "a", "b"], ["EVAL", "return 1", "0"], ["EVAL", "s", "2", "a", "b", "c"],
+    ["EVAL", "s", "x", "a"], ["EVAL", "s", "2", "a"], ["FCALL_RO", "f", "1", "k"], ["EVALX", "x"], ["PING"], ["PING", "x"], ["GET"], ["GET", "a", "b"],
 ]
 
 
