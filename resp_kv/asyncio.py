@@ -39,7 +39,11 @@ class ToPrimary:
 
     async def _connect(self):
         self.host, self.port = await self.locator.locate()
-        return await super()._connect()
+        try:
+            return await super()._connect()
+        except OSError:
+            self.locator.forget()  # the primary may have changed: ask viewd on the next attempt
+            raise
 
 
 class PrimaryConnection(ToPrimary, redis.asyncio.Connection):

@@ -162,7 +162,11 @@ class ToPrimary:
 
     def _connect(self):
         self.host, self.port = self.locator.locate()
-        return super()._connect()
+        try:
+            return super()._connect()
+        except OSError:
+            self.locator.forget()  # the primary may have changed: ask viewd on the next attempt
+            raise
 
 
 class PrimaryConnection(ToPrimary, redis.Connection):
@@ -245,7 +249,12 @@ class Client(SmartClient, redis.Redis):
 
     def execute_command(self, *args, **options):
         if not is_data_command(args[0]):
-            return super().execute_command(*args, **options)
+            try:  # not retried (a PUBLISH may have been delivered): the next call finds the primary
+                return super().execute_command(*args, **options)
+            except RETRYABLE:
+                self.locator.forget()
+                self.connection_pool.disconnect()
+                raise
         with self._lock:
             attempts = self._attempts(args, time.monotonic())
             while True:

@@ -257,6 +257,19 @@ TRANSACTION_COMMANDS = [
     c("UNWATCH", 1, "noscript loading stale fast allow-busy"),
 ]
 
+# Publish/subscribe (pubsub.py), served by the node: messages are not data (not replicated).
+PUBSUB_COMMANDS = [
+    c("SUBSCRIBE", -2, "pubsub noscript loading stale"),
+    c("UNSUBSCRIBE", -1, "pubsub noscript loading stale"),
+    c("PSUBSCRIBE", -2, "pubsub noscript loading stale"),
+    c("PUNSUBSCRIBE", -1, "pubsub noscript loading stale"),
+    c("PUBLISH", 3, "pubsub loading stale fast"),
+    c("PUBSUB", -2, ""),
+    c("SSUBSCRIBE", -2, "pubsub noscript loading stale", keys=ALL_KEYS),
+    c("SUNSUBSCRIBE", -1, "pubsub noscript loading stale", keys=ALL_KEYS),
+    c("SPUBLISH", 3, "pubsub loading stale fast", keys=ONE_KEY),
+]
+
 # The smart client's exactly-once wrapper: KV.ONCE <client-id> <seq> <command> [args ...].
 ONCE = c("KV.ONCE", -4, "write")
 # A fresh session id for KV.ONCE, signed with the cluster secret (store.py says why).

@@ -22,8 +22,8 @@ from . import replication as rp
 from .admin import AdminCommands
 from .blocking import MAY_BLOCK, Blocking
 from .commands import (
-    ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, REPLICATION_COMMANDS, SESSION, TRANSACTION_COMMANDS,
-    wrong_arity,
+    ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, PUBSUB_COMMANDS, REPLICATION_COMMANDS, SESSION,
+    TRANSACTION_COMMANDS, wrong_arity,
 )
 from .daemon import OPEN_CHANNEL, TLS, Limits
 from .keeper import Keeper
@@ -31,6 +31,7 @@ from .keyspace.db import CommandError
 from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import BIG, NULL_ARRAY, OK, OK_REPLY, Error, encode
+from .pubsub import IN_SUBSCRIBE_MODE, PubSub, not_in_subscribe_mode
 from .respserver import Deferred, RespServer, may_run
 from .store import internal_error, session_id
 from .transactions import (
@@ -91,9 +92,11 @@ class Node:
     def __init__(self, settings: Settings):
         self.admin = AdminCommands(self)
         self.auth = PeerAuth(settings.cluster_secret)
-        commands = (DATA_COMMANDS + [ONCE, SESSION] + TRANSACTION_COMMANDS + ADMIN_COMMANDS + PEER_COMMANDS
-                    + REPLICATION_COMMANDS)
-        self.server = RespServer(commands, self, self.admin, self.auth,
+        commands = (DATA_COMMANDS + [ONCE, SESSION] + TRANSACTION_COMMANDS + PUBSUB_COMMANDS + ADMIN_COMMANDS
+                    + PEER_COMMANDS + REPLICATION_COMMANDS)
+        self.pubsub = PubSub(serving=lambda: self.replica.serving, readonly_error=lambda: self.replica.readonly_error(),
+                             clock=time.monotonic)
+        self.server = RespServer(commands, self, self.admin, self.auth, self.pubsub,
                                  role=lambda: "master" if self.replica.serving else "replica",
                                  execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed,
                                  limits=settings.limits, password=settings.requirepass)
@@ -241,6 +244,8 @@ class Node:
         On a primary with a backup, the data commands join this event-loop turn's batch, and
         the chunk's replies wait, as one, for the backup to hold the batch."""
         replica = self.replica
+        if conn.pubsub is not None and not conn.resp3:
+            return self._run_subscribed(conn, requests)
         if not replica.serving:
             return self.server.run_each(conn, requests, raw)  # READONLY, one by one
         if not conn.authenticated:  # NOAUTH, one by one until an AUTH succeeds
@@ -332,6 +337,26 @@ class Node:
             conn.replies.append(reply)
         if self.blocking.ready:
             self._serve_blocked()
+
+    def _run_subscribed(self, conn, requests) -> None:
+        """A RESP2 connection in subscribe mode runs only the SUBSCRIBE family, PING and QUIT."""
+        for i, args in enumerate(requests):
+            if conn.pubsub is None:  # unsubscribed from everything: the rest runs as usual
+                return self.execute_chunk(conn, requests[i:], None)
+            cmd = self.server.table.resolve(args)
+            if cmd.__class__ is Error:
+                reply = cmd
+            elif cmd.name == "PUBSUB" and (refused := self.pubsub.subcommand_error(args)) is not None:
+                reply = refused
+            elif cmd.name not in IN_SUBSCRIBE_MODE:
+                reply = not_in_subscribe_mode(cmd.name, args)
+            elif cmd.name == "PING" and len(args) <= 2:
+                reply = [b"pong", args[1] if len(args) == 2 else b""]
+            else:
+                reply = self.execute(conn, args)
+            conn.replies.append(encode(reply, conn.resp3))
+            if conn.closing:
+                return
 
     # ------------------------------------------------------------------ blocked clients
 
@@ -503,6 +528,7 @@ class Node:
         return session_id(self.settings.cluster_secret, os.urandom(12).hex().encode())
 
     def connection_closed(self, conn) -> None:
+        self.pubsub.forget(conn)
         if conn.tx is not None:
             conn.tx.discard()
         if conn.blocked is not None:

@@ -511,6 +511,25 @@ class Error(str):
     __slots__ = ()
 
 
+class Push(list):
+    """An out-of-band message (pub/sub): a RESP3 push (``>``), an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Pairs(list):
+    """(a, b) pairs: in RESP3 an array of 2-element arrays (HRANDFIELD ... WITHVALUES, ZRANGE ...
+    WITHSCORES), in RESP2 one flat array."""
+
+    __slots__ = ()
+
+
+class Replies(list):
+    """Several replies to one request, back to back (SUBSCRIBE a b: one per channel)."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     """Redis's null array (``*-1`` in RESP2, ``_`` in RESP3)."""
 
@@ -566,6 +585,25 @@ def _encode_into(out: list[bytes], value, resp3: bool) -> None:
         out.append(b",%b\r\n" % text if resp3 else b"$%d\r\n%b\r\n" % (len(text), text))
     elif cls is list or cls is tuple:
         out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            _encode_into(out, item, resp3)
+    elif cls is Pairs:
+        if resp3:
+            out.append(b"*%d\r\n" % len(value))
+            for a, b in value:
+                out.append(b"*2\r\n")
+                _encode_into(out, a, resp3)
+                _encode_into(out, b, resp3)
+        else:
+            out.append(b"*%d\r\n" % (2 * len(value)))
+            for pair in value:
+                for item in pair:
+                    _encode_into(out, item, resp3)
+    elif cls is Push:
+        out.append((b">%d\r\n" if resp3 else b"*%d\r\n") % len(value))
+        for item in value:
+            _encode_into(out, item, resp3)
+    elif cls is Replies:
         for item in value:
             _encode_into(out, item, resp3)
     elif cls is dict:

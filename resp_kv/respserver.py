@@ -74,6 +74,7 @@ class RespConnection(asyncio.Protocol):
         self.authenticated = server.password is None  # AUTH (or HELLO ... AUTH) done, if needed
         self.db = 0  # SELECT's
         self.blocked = None  # the waiter of a blocking command (BLPOP ...) this client waits in
+        self.pubsub = None  # its subscriptions (pubsub.Subscriber), while it has any
         self.tx = None  # MULTI/WATCH state (pbd's transactions.Transaction), once used
         self.challenge: bytes | None = None  # PEER.CHALLENGE's nonce, until PEER.PROVE
         self.peer: str | None = None  # the server this connection proved it speaks for
@@ -250,6 +251,12 @@ class RespConnection(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once, dropping what the client has not read (an output limit)."""
+        self.replies.clear()
+        if self.transport is not None:
+            self.transport.abort()
 
     def info_line(self) -> str:
         age = int(time.monotonic() - self.created)

@@ -9,10 +9,11 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=256)
-def matcher(pattern: bytes):
-    """A function telling whether a key matches ``pattern``. As Redis: "*" alone matches every
-    key; otherwise the empty key matches only the empty pattern."""
-    if pattern == b"*":
+def matcher(pattern: bytes, every_key: bool = True):
+    """A function telling whether a key matches ``pattern``. As Redis: the empty key matches only
+    the empty pattern, except that KEYS and SCAN take "*" alone as every key (``every_key``; a
+    pub/sub pattern "*" does not match the empty channel)."""
+    if pattern == b"*" and every_key:
         return lambda key: True
     if not pattern:
         return lambda key: not key

@@ -49,8 +49,9 @@ _EXPIRE_OPTION = {b"NX": E_NX, b"XX": E_XX, b"GT": E_GT, b"LT": E_LT}
 def parse_cursor(raw: bytes) -> int | None:
     """SCAN's cursor as ``strtoul`` reads it: "" is 0, a sign is allowed ("-1" wraps), no
     spaces before or anything after the digits, nothing beyond 64 bits."""
+    raw = raw.split(b"\0", 1)[0]  # (Redis reads it as a C string)
     digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
-    if digits and not digits.isdigit():
+    if (digits and not digits.isdigit()) or (raw and not digits):
         return None
     value = int(digits) if digits else 0
     if value >= 2**64:
