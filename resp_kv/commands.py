@@ -328,6 +328,11 @@ class CommandTable:
         return cmd
 
 
+def option(word: bytes) -> bytes:
+    """An option word as Redis compares it (``strcasecmp``: up to its first NUL byte), upper case."""
+    return word.split(b"\0", 1)[0].upper()
+
+
 def unknown_command(args: list[bytes]) -> Error:
     """Redis's wording: the name, then the arguments while they take less than 128 bytes."""
     rest = b""

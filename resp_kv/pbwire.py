@@ -30,7 +30,7 @@ from itertools import chain
 
 import hiredis
 
-from .keyspace.db import DATABASES
+from .keyspace import DATABASES
 from .keyspace.values import PIECE_TYPES
 from .protocol import BIG, decode_reply, encode_command_parts
 

@@ -22,9 +22,10 @@ must run instead with ``replicate_as`` (``effects``: None, or the requests that 
 from __future__ import annotations
 
 from ..protocol import Error
+from . import DATABASES
+from .scan import ScanOrders
 from .values import copy_value
 
-DATABASES = 16
 
 
 class CommandError(Exception):
@@ -47,7 +48,7 @@ class Database:
         self.index = index
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
-        self.scan_order: list[bytes] | None = None  # SCAN's snapshot of the keys, in its order
+        self.scan_order = None  # SCAN's snapshot of the keys (scan.Order)
 
 
 class Keyspace:
@@ -61,6 +62,7 @@ class Keyspace:
         self.watchers: dict[tuple[int, bytes], set] = {}  # (db, key) -> transactions watching it
         self.frozen: set[int] = set()  # ids of the containers a snapshot being sent still holds
         self.effects: list[list[bytes]] | None = None  # what the backup runs instead of the command
+        self.scan_orders = ScanOrders()  # HSCAN, SSCAN and ZSCAN's snapshots
 
     @property
     def now_ms(self) -> int:

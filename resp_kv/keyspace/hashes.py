@@ -10,14 +10,11 @@ small hash whole; a larger one page by page in a stable order (see :meth:`_scan_
 from __future__ import annotations
 
 import random
-import zlib
-from bisect import bisect_left
 from itertools import islice
 
-from ..commands import SYNTAX_ERROR, wrong_arity
+from ..commands import SYNTAX_ERROR, option, wrong_arity
 from ..protocol import OK, Error, Pairs
-from .glob import matcher
-from .keys import parse_cursor
+from .scan import INVALID_CURSOR, parse_cursor, scan_options
 from .numbers import (
     INFINITY, INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, add_long_doubles, format_long_double,
     parse_int64, parse_long_double,
@@ -28,7 +25,6 @@ NOT_A_FLOAT = Error("ERR hash value is not a float")
 OVERFLOW = Error("ERR increment or decrement would overflow")
 NAN_OR_INFINITY = Error("ERR value is NaN or Infinity")
 WOULD_BE_NAN_OR_INFINITY = Error("ERR increment would produce NaN or Infinity")
-INVALID_CURSOR = Error("ERR invalid cursor")
 OUT_OF_RANGE = Error("ERR value is out of range")
 COUNT_OUT_OF_RANGE = Error(f"ERR value is out of range, value must between {-INT64_MAX} and {INT64_MAX}")
 
@@ -39,16 +35,6 @@ MAX_RANDOM_FIELDS = 10_000_000
 # HSCAN: a hash of at most this many fields comes back whole in one page (cursor 0), as Redis
 # answers a listpack; a larger one in pages, in the order of a stable hash of the fields.
 WHOLE_SCAN = 128
-SCAN_ORDERS_KEPT = 16  # the larger hashes whose scan order is remembered (see _scan_order)
-
-
-def c_word(raw: bytes) -> bytes:
-    """An option word as Redis's ``strcasecmp`` sees it: up to its first NUL byte, lower case."""
-    return raw.split(b"\0", 1)[0].lower()
-
-
-def scan_hash(field: bytes) -> int:
-    return zlib.crc32(field)
 
 
 class HashCommands:
@@ -194,7 +180,7 @@ class HashCommands:
             return NOT_INTEGER
         if count == INT64_MIN:
             return COUNT_OUT_OF_RANGE
-        if len(args) > 4 or (len(args) == 4 and c_word(args[3]) != b"withvalues"):
+        if len(args) > 4 or (len(args) == 4 and option(args[3]) != b"WITHVALUES"):
             return SYNTAX_ERROR
         with_values = len(args) == 4
         if with_values and not -(INT64_MAX // 2) <= count <= INT64_MAX // 2:
@@ -235,63 +221,10 @@ class HashCommands:
         options = scan_options(args, 3)
         if options.__class__ is Error:
             return options
-        count, match = options
+        count, match, _ = options
         if len(h) <= WHOLE_SCAN:
             following, fields = b"0", h
         else:
-            following, fields = self._scan_page(args[1], h, cursor, count)
+            order = self.scan_orders.order(self.db.index, args[1], h, h, cursor == 0)
+            following, fields = order.page(cursor, count, h.__contains__)
         return [following, [w for f in fields if match is None or match(f) for w in (f, h[f])]]
-
-    def _scan_page(self, key: bytes, h: dict, cursor: int, count: int):
-        """A large hash's next page from ``cursor``: (the next cursor, the fields). Fields are in
-        the order of a stable hash of their names, and the cursor is the next hash value to look
-        at; all the fields with one hash value go in one page. So a field there throughout an
-        iteration is returned, whatever was added or deleted meanwhile."""
-        hashes, fields = self._scan_order(key, h, cursor == 0)
-        at = bisect_left(hashes, cursor)
-        page, last, end = [], None, len(fields)
-        while at < end and (len(page) < count or hashes[at] == last):
-            last = hashes[at]
-            if fields[at] in h:
-                page.append(fields[at])
-            at += 1
-        return (b"%d" % (last + 1) if at < end else b"0"), page
-
-    def _scan_order(self, key: bytes, h: dict, restart: bool):
-        """The fields of ``h`` sorted by (scan hash, field), as two lists: a snapshot taken when
-        an iteration starts (or when there is none for this hash). A field deleted since is
-        skipped; one added since may be missed, as Redis allows."""
-        orders = getattr(self, "hash_scan_orders", None)
-        if orders is None:
-            orders = self.hash_scan_orders = {}
-        where = (self.db.index, key)
-        kept = orders.pop(where, None)
-        if restart or kept is None or kept[0] is not h:
-            ordered = sorted((scan_hash(f), f) for f in h)
-            kept = (h, [x for x, _ in ordered], [f for _, f in ordered])
-        orders[where] = kept  # the most recently used last
-        if len(orders) > SCAN_ORDERS_KEPT:
-            del orders[next(iter(orders))]
-        return kept[1], kept[2]
-
-
-def scan_options(args, start: int):
-    """HSCAN's COUNT and MATCH options: (count, match function or None), or the error."""
-    count, match = 10, None
-    j = start
-    while j < len(args):
-        opt = c_word(args[j])
-        if j + 1 >= len(args):
-            return SYNTAX_ERROR
-        if opt == b"count":
-            count = parse_int64(args[j + 1])
-            if count is None:
-                return NOT_INTEGER
-            if count < 1:
-                return SYNTAX_ERROR
-        elif opt == b"match":
-            match = None if args[j + 1] == b"*" else matcher(args[j + 1])
-        else:
-            return SYNTAX_ERROR
-        j += 2
-    return count, match

@@ -4,14 +4,13 @@ method of :class:`KeyCommands`, mixed into the store. Replies are redis-server's
 
 from __future__ import annotations
 
-import bisect
 import random
-import zlib
 
 from ..commands import SYNTAX_ERROR, unknown_subcommand
 from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
+from .scan import INVALID_CURSOR, Order, parse_cursor, scan_hash, scan_options  # noqa: F401 (scan_hash: zsets.py, for now)
 from .values import copy_value, encoding, refcount, type_name
 from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, invalid_expire, parse_int32, parse_int64
 
@@ -44,29 +43,6 @@ OBJECT_HELP = [
 # EXPIRE's options
 E_NX, E_XX, E_GT, E_LT = 1, 2, 4, 8
 _EXPIRE_OPTION = {b"NX": E_NX, b"XX": E_XX, b"GT": E_GT, b"LT": E_LT}
-
-
-def parse_cursor(raw: bytes) -> int | None:
-    """SCAN's cursor as ``strtoul`` reads it: "" is 0, a sign is allowed ("-1" wraps), no
-    spaces before or anything after the digits, nothing beyond 64 bits."""
-    raw = raw.split(b"\0", 1)[0]  # (Redis reads it as a C string)
-    digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
-    if (digits and not digits.isdigit()) or (raw and not digits):
-        return None
-    value = int(digits) if digits else 0
-    if value >= 2**64:
-        return None
-    return (-value) % 2**64 if raw[:1] == b"-" else value
-
-
-def scan_order_key(key: bytes) -> tuple[int, bytes]:
-    return scan_hash(key), key
-
-
-def scan_hash(key: bytes) -> int:
-    """Where a key stands in SCAN's order (the same in every process, so a cursor survives a
-    failover)."""
-    return zlib.crc32(key)
 
 
 class KeyCommands:
@@ -152,47 +128,19 @@ class KeyCommands:
     def cmd_scan(self, args):
         cursor = parse_cursor(args[1])
         if cursor is None:
-            return Error("ERR invalid cursor")
-        count, match, kind = 10, None, None
-        j = 2
-        while j < len(args):
-            opt = args[j].upper()
-            if j + 1 >= len(args):
-                return SYNTAX_ERROR
-            if opt == b"COUNT":
-                count = parse_int64(args[j + 1])
-                if count is None:
-                    return NOT_INTEGER
-                if count < 1:
-                    return SYNTAX_ERROR
-            elif opt == b"MATCH":
-                match = matcher(args[j + 1])
-            elif opt == b"TYPE":
-                kind = args[j + 1].decode("utf-8", "replace").lower()
-            else:
-                return SYNTAX_ERROR
-            j += 2
-        # Keys in the order of a stable hash; the cursor is the next hash to look at. The order
-        # is a snapshot taken when an iteration starts (cursor 0): a key there throughout an
-        # iteration is in every snapshot taken since it began, so a full iteration returns it;
-        # a key added later may be missed, one deleted is skipped, as Redis allows.
+            return INVALID_CURSOR
+        options = scan_options(args, 2, with_type=True)
+        if options.__class__ is Error:
+            return options
+        count, match, kind = options
         db = self.db
         if cursor == 0 or db.scan_order is None:
-            db.scan_order = sorted(db.data, key=scan_order_key)
-        order = db.scan_order
-        at = bisect.bisect_left(order, (cursor, b""), key=scan_order_key)
+            db.scan_order = Order(db, db.data)
         now, data, expires = self.now_ms, db.data, db.expires
-        page, last = [], None
-        while at < len(order) and (len(page) < count or scan_hash(order[at]) == last):
-            key = order[at]
-            last = scan_hash(key)
-            at += 1
-            if key in data and expires.get(key, INT64_MAX) >= now:
-                page.append(key)
-        following = b"%d" % (last + 1) if at < len(order) else b"0"
-        keys = [key for key in page
-                if (match is None or match(key)) and (kind is None or type_name(data[key]) == kind)]
-        return [following, keys]
+        following, page = db.scan_order.page(
+            cursor, count, lambda key: key in data and expires.get(key, INT64_MAX) >= now)
+        return [following, [key for key in page
+                            if (match is None or match(key)) and (kind is None or type_name(data[key]) == kind)]]
 
     def cmd_object(self, args):
         sub = args[1].upper()

@@ -11,27 +11,19 @@ the SREM (or DEL) of what it popped, SRANDMEMBER as nothing. Where no pick was m
 count of 0, an error) the backup runs the command itself, which decides alike (and expires the
 same key).
 
-SSCAN's cursor: the members in the order of a stable hash (CRC-32, then the bytes); a cursor is
-the next hash to look at, so it means the same in every process (a failover keeps it). The order
-is a snapshot taken when an iteration starts (cursor 0; or when none is at hand), kept for the
-last few sets iterated: a page costs about COUNT steps. A member there throughout an iteration
-is in every snapshot taken since it began, so it is returned; one added later may be missed,
-one removed is skipped, as Redis allows.
+SSCAN's cursor works as every cursor does (scan.py): a small set comes whole, at once.
 """
 
 from __future__ import annotations
 
-import bisect
 import random
-import zlib
-from collections import OrderedDict
 from itertools import islice
 
-from ..commands import NOT_INTEGER, SYNTAX_ERROR
+from ..commands import NOT_INTEGER, SYNTAX_ERROR, option
 from ..protocol import Error
 from .db import WRONGTYPE, CommandError
-from .glob import matcher
 from .numbers import INT64_MIN, parse_int64
+from .scan import INVALID_CURSOR, parse_cursor, scan_options
 
 NOT_POSITIVE = Error("ERR value is out of range, must be positive")
 SRANDMEMBER_RANGE = Error("ERR value is out of range, value must between -9223372036854775807 and "
@@ -39,36 +31,6 @@ SRANDMEMBER_RANGE = Error("ERR value is out of range, value must between -922337
 BAD_NUMKEYS = Error("ERR numkeys should be greater than 0")
 TOO_MANY_NUMKEYS = Error("ERR Number of keys can't be greater than number of args")
 BAD_LIMIT = Error("ERR LIMIT can't be negative")
-INVALID_CURSOR = Error("ERR invalid cursor")
-ULONG_LIMIT = 2**64
-C_SPACES = b" \t\n\v\f\r"
-SSCAN_ORDERS = 16  # the sets whose SSCAN order is kept
-
-
-def option(arg: bytes) -> bytes:
-    """An option word as Redis's ``strcasecmp`` sees it: up to its first NUL byte, upper case."""
-    if b"\0" in arg:
-        arg = arg[: arg.index(b"\0")]
-    return arg.upper()
-
-
-def scan_cursor(raw: bytes) -> int | None:
-    """SSCAN's cursor as Redis's ``parseScanCursorOrReply`` reads it (``strtoul``, base 10, on
-    the argument up to its first NUL): no leading space, an optional sign ("-1" wraps), nothing
-    after the digits, nothing beyond 64 bits; "" is 0. None if invalid."""
-    if b"\0" in raw:
-        raw = raw[: raw.index(b"\0")]
-    if not raw:
-        return 0
-    if raw[0] in C_SPACES:
-        return None
-    digits = raw[1:] if raw[:1] in (b"+", b"-") else raw
-    if not digits.isdigit():
-        return None
-    value = int(digits)
-    if value >= ULONG_LIMIT:
-        return None
-    return (-value) % ULONG_LIMIT if raw[:1] == b"-" else value
 
 
 def random_member(members: set) -> bytes:
@@ -81,48 +43,6 @@ def random_members(members: set, count: int, distinct: bool) -> list[bytes]:
     then). (From a list copy: in CPython, faster than skipping through the set to positions.)"""
     pool = list(members)
     return random.sample(pool, count) if distinct else random.choices(pool, k=count)
-
-
-def member_hash(member: bytes) -> int:
-    return zlib.crc32(member)
-
-
-def scan_options(args):
-    """(COUNT, MATCH's test or None) from SSCAN's options, or Redis's error."""
-    count, match = 10, None
-    j = 3
-    while j < len(args):
-        opt = option(args[j])
-        if j + 1 >= len(args) or opt not in (b"COUNT", b"MATCH"):
-            return SYNTAX_ERROR
-        if opt == b"COUNT":
-            count = parse_int64(args[j + 1])
-            if count is None:
-                return NOT_INTEGER
-            if count < 1:
-                return SYNTAX_ERROR
-        else:
-            match = None if args[j + 1] == b"*" else matcher(args[j + 1])
-        j += 2
-    return count, match
-
-
-def scan_page(order: list, members: set, cursor: int, count: int) -> tuple[list[bytes], bytes]:
-    """From ``order`` (a snapshot of (hash, member), sorted): the members still in ``members``
-    from ``cursor`` on, ``count`` of them (and all others sharing the last one's hash), and the
-    cursor that follows (b"0" at the end)."""
-    at = bisect.bisect_left(order, (cursor, b""))
-    end = len(order)
-    page, last = [], -1
-    while at < end:
-        h, member = order[at]
-        if h != last and len(page) >= count:
-            break
-        at += 1
-        last = h
-        if member in members:
-            page.append(member)
-    return page, (b"%d" % (last + 1) if at < end else b"0")
 
 
 class SetCommands:
@@ -336,33 +256,21 @@ class SetCommands:
     # ------------------------------------------------------------------ iteration
 
     def cmd_sscan(self, args):
-        cursor = scan_cursor(args[2])
+        cursor = parse_cursor(args[2])
         if cursor is None:
             return INVALID_CURSOR
         members = self.typed(args[1], set)
         if members is None:  # (options are not looked at)
             return [b"0", []]
-        options = scan_options(args)
+        options = scan_options(args, 3)
         if options.__class__ is Error:
             return options
-        count, match = options
+        count, match, _ = options
         if cursor == 0 and len(members) <= count:  # all of it at once
             page, following = list(members), b"0"
         else:
-            page, following = scan_page(self._sscan_order(members, cursor == 0), members, cursor, count)
+            order = self.scan_orders.order(self.db.index, args[1], members, members, cursor == 0)
+            following, page = order.page(cursor, count, members.__contains__)
         if match is not None:
             page = [member for member in page if match(member)]
         return [following, page]
-
-    def _sscan_order(self, members: set, restart: bool) -> list:
-        """The SSCAN order of a set: a new snapshot if ``restart`` or none is kept for it."""
-        orders = self.__dict__.get("_sscan_orders")
-        if orders is None:
-            orders = self._sscan_orders = OrderedDict()  # id -> (the set, its order)
-        kept = orders.get(id(members))
-        if restart or kept is None or kept[0] is not members:
-            kept = orders[id(members)] = (members, sorted((member_hash(m), m) for m in members))
-            if len(orders) > SSCAN_ORDERS:
-                orders.popitem(last=False)
-        orders.move_to_end(id(members))
-        return kept[1]

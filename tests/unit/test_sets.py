@@ -293,9 +293,9 @@ def test_sscan_orders_a_set_once_per_iteration_and_its_cursor_survives_a_failove
     members = [f"m{i}".encode() for i in range(300)]
     primary, promoted = with_set("s", *members), with_set("s", *members)
     cursor, first = run(primary, "SSCAN", "s", "0", "COUNT", "5")
-    order = primary._sscan_orders[id(primary.db.data[b"s"])][1]
+    order = primary.scan_orders.orders[(0, b"s")]
     cursor, second = run(primary, "SSCAN", "s", cursor, "COUNT", "5")
-    assert primary._sscan_orders[id(primary.db.data[b"s"])][1] is order
+    assert primary.scan_orders.orders[(0, b"s")] is order
     seen = first + second
     while cursor != b"0":  # the backup, promoted, goes on from the primary's cursor
         cursor, page = run(promoted, "SSCAN", "s", cursor, "COUNT", "50")
