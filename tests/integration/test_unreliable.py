@@ -73,8 +73,15 @@ class History:
         self.ops: list[Op] = []
         self.lock = threading.Lock()
 
+    # Each kind as the register model sees it: (model kind, the key the register is named by).
+    MODEL = {"get": "get", "txget": "get", "set": "set", "puthash": "puthash", "hset": "set", "hget": "get",
+             "zadd": "set", "zscore": "get"}
+
     def run(self, client_id, kv, kind, key, arg):
-        op = Op(client_id, "get" if kind == "txget" else kind, key, arg, UNKNOWN, time.monotonic(), None)
+        # A hash field and a sorted set member are registers of their own.
+        register = {"hset": f"{key}/hash", "hget": f"{key}/hash", "zadd": f"{key}/zset",
+                    "zscore": f"{key}/zset"}.get(kind, key)
+        op = Op(client_id, self.MODEL[kind], register, arg, UNKNOWN, time.monotonic(), None)
         try:
             if kind == "get":
                 result = kv.get(key)
@@ -83,6 +90,15 @@ class History:
                     result = pipe.get(key).execute()[0]
             elif kind == "set":
                 result = kv.set(key, arg, ex=3600)  # SET ... EX through KV.ONCE
+            elif kind == "hset":
+                result = kv.hset(f"{key}/hash", "field", arg)
+            elif kind == "hget":
+                result = kv.hget(f"{key}/hash", "field")
+            elif kind == "zadd":  # the member's score is the register's value
+                result = kv.zadd(f"{key}/zset", {"member": int(arg)})
+            elif kind == "zscore":
+                score = kv.zscore(f"{key}/zset", "member")
+                result = None if score is None else b"%d" % score
             else:
                 result = kv.puthash(key, arg)
             op.result, op.ret = result, time.monotonic()
@@ -93,13 +109,62 @@ class History:
         return op
 
 
+class QueueWork:
+    """A producer RPUSHes numbered items and a consumer BLMOVEs them to a done list (both through
+    the smart client, exactly once): at the end no item is lost or duplicated."""
+
+    def __init__(self, cluster, stop: threading.Event):
+        self.cluster, self.stop = cluster, stop
+        self.pushed: list[str] = []  # acknowledged
+        self.maybe: list[str] = []  # the push failed: it may or may not have happened
+        self.received: list[bytes] = []
+
+    def client(self):
+        return resp_kv.Client(self.cluster.viewd.addr, timeout=3, **self.cluster.client_options())
+
+    def produce(self) -> None:
+        kv = self.client()
+        i = 0
+        while not self.stop.is_set():
+            item = f"item{i}"
+            try:
+                kv.rpush("queue", item)
+                self.pushed.append(item)
+            except (resp_kv.Unavailable, redis.exceptions.RedisError):
+                self.maybe.append(item)
+            i += 1
+            time.sleep(0.01)
+
+    def consume(self) -> None:
+        kv = self.client()
+        while not self.stop.is_set():
+            try:
+                item = kv.blmove("queue", "done", 0.5, "LEFT", "RIGHT")
+            except (resp_kv.Unavailable, redis.exceptions.RedisError):
+                continue
+            if item is not None:
+                self.received.append(item)
+
+    def check(self) -> None:
+        kv = resp_kv.Client(self.cluster.viewd.addr, timeout=60, **self.cluster.client_options())
+        queued, done = kv.lrange("queue", 0, -1), kv.lrange("done", 0, -1)
+        everything = [item.decode() for item in queued + done]
+        assert len(everything) == len(set(everything)), "an item is in the lists twice"
+        assert set(self.pushed) <= set(everything), f"lost: {sorted(set(self.pushed) - set(everything))[:10]}"
+        assert set(everything) <= set(self.pushed) | set(self.maybe), "an item nobody pushed"
+        assert len(self.received) == len(set(self.received)), "the consumer got an item twice"
+        assert set(self.received) <= set(done), "an item the consumer got is not in the done list"
+        assert len(self.pushed) > 50 and len(self.received) > 20, (len(self.pushed), len(self.received))
+
+
 NEMESIS = ("restart", "drop", "cut", "partition", "delay")
 
 
 def chaos(c, seconds: float, clients: int, seed: int, nemesis=NEMESIS):
-    """Clients do get (alone or in MULTI/EXEC), set (with EX) and puthash on a few keys while a
-    nemesis kills and restarts servers,
-    drops requests and replies, cuts links and cuts servers off from viewd."""
+    """Clients do get (alone or in MULTI/EXEC), set (with EX), puthash, a hash field's hset and
+    hget and a sorted set member's zadd and zscore on a few keys, and a producer and a consumer
+    move items through a list (BLMOVE), while a nemesis kills and restarts servers, drops
+    requests and replies, cuts links and cuts servers off from viewd."""
     history = History()
     stop = threading.Event()
     rng = random.Random(seed)
@@ -109,11 +174,13 @@ def chaos(c, seconds: float, clients: int, seed: int, nemesis=NEMESIS):
         local = random.Random(seed * 100 + n)
         i = 0
         while not stop.is_set():
-            kind = local.choice(["get", "txget", "set", "puthash"])
-            history.run(n, kv, kind, f"key{local.randrange(3)}", f"{n}.{i}")
+            kind = local.choice(["get", "txget", "set", "puthash", "hset", "hget", "zadd", "zscore"])
+            history.run(n, kv, kind, f"key{local.randrange(3)}", f"{n + 1}{i:06d}" if kind == "zadd" else f"{n}.{i}")
             i += 1
 
+    queue = QueueWork(c, stop)
     threads = [threading.Thread(target=client_loop, args=(n,), daemon=True) for n in range(clients)]
+    threads += [threading.Thread(target=queue.produce, daemon=True), threading.Thread(target=queue.consume, daemon=True)]
     for t in threads:
         t.start()
     faults = []
@@ -146,6 +213,7 @@ def chaos(c, seconds: float, clients: int, seed: int, nemesis=NEMESIS):
     stop.set()
     for t in threads:
         t.join(30)
+    queue.check()
     return history.ops, faults
 
 
