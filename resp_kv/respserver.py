@@ -20,7 +20,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .commands import CONNECTION_COMMANDS, NOAUTH, SYNTAX_ERROR, Command, CommandTable, unknown_subcommand
+from .commands import (
+    CONNECTION_COMMANDS, NOAUTH, SYNTAX_ERROR, Command, CommandTable, unknown_command, unknown_subcommand,
+)
 from .daemon import Limits
 from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode, join_large
 
@@ -361,7 +363,10 @@ class RespServer:
             return cmd
         if not may_run(conn) and cmd.needs_auth:
             return NOAUTH
-        return self.table.handlers[cmd.name](conn, args)
+        handler = self.table.handlers.get(cmd.name)
+        if handler is None:  # in the table, but nothing here serves it
+            return unknown_command(args)
+        return handler(conn, args)
 
     def check_password(self, user: bytes, password: bytes) -> bool:
         """Redis's default user: any password when none is configured, else that one."""
