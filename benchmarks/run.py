@@ -30,6 +30,9 @@ What it measures, all on this machine, in this run:
   Then memory per element: 1,000,000 elements in one hash, list, set and sorted set (and as
   1,000,000 string keys), added in commands of 1000 elements: redis-server's used_memory growth
   and its RSS growth, pbd's RSS growth, in bytes per element.
+* scripts and pub/sub: redis-benchmark running EVALSHA of a small script (SCRIPT LOADed first), and
+  PUBLISH to a channel with 1 and with 50 subscribers (raw sockets that read everything), against
+  the same three servers: rps and CPU per request (the subscribers' CPU is theirs, not counted).
 * failover: SIGKILL the primary, time until the smart client's first successful write (x10).
 * transfer: a new backup joining a primary that holds 1,000,000 keys of 100 bytes: how long
   the transfer takes, and the client's p99 latency meanwhile; then the same with one sorted set
@@ -50,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -558,6 +562,85 @@ def measure_as(port: int, procs: list[Proc], pipeline: int, test: str, requests:
     return result[reported], (cpu_seconds(procs) - before) / requests * 1e6
 
 
+SCRIPT = "return redis.call('GET', KEYS[1])"
+
+
+class Subscribers:
+    """``count`` raw connections subscribed to ``channel`` that read (and drop) all they get."""
+
+    def __init__(self, port: int, channel: bytes, count: int):
+        self.socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+        for sock in self.socks:
+            sock.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%b\r\n" % (len(channel), channel))
+        self.stop = False
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        import selectors
+        selector = selectors.DefaultSelector()
+        for sock in self.socks:
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ)
+        while not self.stop:
+            for key, _ in selector.select(0.1):
+                try:
+                    key.fileobj.recv(1 << 20)
+                except BlockingIOError:
+                    pass
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join()
+        for sock in self.socks:
+            sock.close()
+
+
+def custom_benchmark(port: int, procs: list[Proc], pipeline: int, requests: int, *command: str) -> tuple[float, float]:
+    """redis-benchmark running one command of ours: (rps, µs of the servers' CPU per request)."""
+    before = cpu_seconds(procs)
+    done = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-P", str(pipeline),
+                           "--csv", *command], capture_output=True, text=True, timeout=600)
+    found = re.findall(r'^"([^"]+)","([\d.]+)"', done.stdout, re.M)
+    if not found:
+        raise RuntimeError(f"redis-benchmark {' '.join(command)} against port {port}: {done.stdout} {done.stderr}")
+    return float(found[0][1]), (cpu_seconds(procs) - before) / requests * 1e6
+
+
+def scripts_and_pubsub_table(requests: int) -> None:
+    targets = [Target("redis", redis_server()), Target("single", replicated(1)), Target("pair", replicated(2))]
+    rows = ("EVALSHA", "PUBLISH to 1", "PUBLISH to 50")
+    results = {}
+    try:
+        for target in targets:
+            client = target.client()
+            sha = client.script_load(SCRIPT)
+            client.set("k", "v")
+            results[("EVALSHA", target.name)] = custom_benchmark(target.port(), target.procs(), 1, requests,
+                                                                 "EVALSHA", sha, "1", "k")
+            for count in (1, 50):
+                subscribers = Subscribers(target.port(), b"bench", count)
+                try:
+                    wait_for(lambda: client.pubsub_numsub("bench")[0][1] == count, 10, what="the subscribers")
+                    results[(f"PUBLISH to {count}", target.name)] = custom_benchmark(
+                        target.port(), target.procs(), 1, requests, "PUBLISH", "bench", "hello")
+                finally:
+                    subscribers.close()
+    finally:
+        for target in targets:
+            target.stop()
+    print(f"\nscripts and pub/sub: redis-benchmark -c 50 -n {requests} -P 1; rps, cpu = server CPU µs per request, "
+          "x = ratio to redis-server")
+    group = f"{'rps':>9}{'x':>6}{'cpu':>8}{'x':>7} "
+    print(f"{'':<16}{'redis-server':>17} |{'resp-kv single':^{len(group)}}|{'resp-kv replicated':^{len(group)}}|")
+    print(f"{'test':<16}{'rps':>10}{'cpu':>7} |{group}|{group}|")
+    for row in rows:
+        base_rps, base_cpu = results[(row, "redis")]
+        cells = "|".join(f"{rps:>9,.0f}{rps / base_rps:>6.2f}{cpu:>8.2f}{cpu / base_cpu if base_cpu else float('nan'):>7.2f} "
+                         for rps, cpu in (results[(row, kind)] for kind in ("single", "pair")))
+        print(f"{row:<16}{base_rps:>10,.0f}{base_cpu:>7.2f} |{cells}|")
+
+
 def rss_bytes(proc: Proc) -> int:
     with open(f"/proc/{proc.popen.pid}/status") as f:
         return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1)) * 1024
@@ -585,14 +668,16 @@ def memory_table(elements: int) -> None:
             try:
                 proc = server if isinstance(server, Proc) else server.primary()
                 client = proc.client()
-                used_before, rss_before = client.info("memory")["used_memory"], rss_bytes(proc)
+                is_redis = isinstance(server, Proc)
+                used_before = client.info("memory")["used_memory"] if is_redis else 0
+                rss_before = rss_bytes(proc)
                 pipe = client.pipeline(transaction=False)
                 for i in range(0, elements, 1000):
                     add(pipe, i, min(1000, elements - i))
                     if i % 100_000 == 99_000:
                         pipe.execute()
                 pipe.execute()
-                if isinstance(server, Proc):
+                if is_redis:
                     row.append((client.info("memory")["used_memory"] - used_before) / elements)
                 row.append((rss_bytes(proc) - rss_before) / elements)
             finally:
@@ -633,13 +718,13 @@ def transfer_sorted_set(members: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer requests, shorter runs")
-    parser.add_argument("--only", choices=["tools", "types", "memory", "security", "waitgen", "failover", "transfer"],
-                        action="append")
+    parser.add_argument("--only", choices=["tools", "types", "memory", "scripts", "security", "waitgen", "failover",
+                                           "transfer"], action="append")
     parser.add_argument("--baseline", metavar="REV",
                         help="also run resp-kv built from this git revision in the tools table, interleaved with "
                              "the working tree's, and print before/after ratios")
     args = parser.parse_args()
-    only = set(args.only or ["tools", "types", "memory", "security", "waitgen", "failover", "transfer"])
+    only = set(args.only or ["tools", "types", "memory", "scripts", "security", "waitgen", "failover", "transfer"])
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     if "tools" in only:
         tools_table(20000 if args.quick else 200000, args.baseline)
@@ -647,6 +732,8 @@ def main() -> None:
         types_table(20000 if args.quick else 100000)
     if "memory" in only:
         memory_table(100_000 if args.quick else 1_000_000)
+    if "scripts" in only:
+        scripts_and_pubsub_table(20000 if args.quick else 100000)
     if "security" in only:
         security_table(20000 if args.quick else 100000, 100 if args.quick else 200)
     if "waitgen" in only:
