@@ -142,8 +142,9 @@ ALL_TYPE_STREAMS = {"hashes": HashStreams, "lists": ListStreams, "sets": SetStre
 # RESP_KV_DIFF_TYPES=hashes,sets: only those types' commands join the stream (default: all).
 TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_TYPES", ",".join(ALL_TYPE_STREAMS)).split(",")
                      if t)
-# Per-type reply rules (an unspecified order, a random pick): command name -> rule(cmd, a, b).
-COMPARE_RULES = {name_: rule for streams in TYPE_STREAMS for name_, rule in streams.COMPARE.items()}
+# Per-type reply rules (an unspecified order, a random pick): command name -> rule(cmd, a, b). All
+# of them, whatever types a stream uses: the data check reads every type back.
+COMPARE_RULES = {name_: rule for streams in ALL_TYPE_STREAMS.values() for name_, rule in streams.COMPARE.items()}
 
 
 class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams, SortStreams, ScriptStreams):
