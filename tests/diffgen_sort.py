@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from diffreplies import array_items, compare_unordered_pairs
+from diffreplies import array_items
 
 NUMBERS = [b"0", b"1", b"2", b"3", b"10", b"-1", b"-5", b"1.5", b"2.0", b"-0", b"1e1", b"inf", b"-inf", b" 3",
            b"0x10", b"+4", b"007", b"", b"9223372036854775807", b"-9223372036854775808", b"0.1", b"1.7976931348623157e308"]
