@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from procs import Cluster, Proc, pbd_proc, viewd_proc
+from procs import Cluster, Proc, free_port, pbd_proc, viewd_proc
 
 
 def pytest_addoption(parser):
@@ -76,3 +76,13 @@ def cluster():
     yield make
     for c in made:
         c.stop()
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    """A redis-server 7.0 (the reference the compat tests compare with), for a module's tests."""
+    port = free_port()
+    proc = Proc(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                port, "redis-server").start()
+    yield proc
+    proc.kill()

@@ -32,7 +32,7 @@ import pytest
 import diffgen
 from resp_kv.protocol import encode_command
 from diffgen import CONN_NAMES, Command, Step, show
-from procs import Cluster, Proc, digest, free_port, wait_for, wait_role, wait_settled
+from procs import Cluster, Proc, digest, wait_for, wait_role, wait_settled
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 
@@ -367,15 +367,6 @@ def run_seed(oracle: Proc, cluster: Cluster, seed: int, protocol: int, n: int, t
     finally:
         pair.close()
     check_backup(cluster, seed, n, test)
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    port = free_port()
-    proc = Proc(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--databases", str(DATABASES)], port, "redis-server").start()
-    yield proc
-    proc.kill()
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ import redis
 
 import resp_kv
 from diffreplies import array_items, reply_end
-from procs import Cluster, Proc, free_port, wait_for, wait_settled
+from procs import Cluster, wait_for, wait_settled
 from resp_kv.protocol import encode_command
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
@@ -123,15 +123,6 @@ def normalize(cmd: list[bytes], frames: list[bytes], unordered: bool):
     if unordered and cmd[0] == b"PUBSUB":  # one array, in Redis's hash order
         return [sorted(array_items(f) or [f]) for f in frames]
     return sorted(frames) if unordered else frames
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    port = free_port()
-    proc = Proc(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                port, "redis-server").start()
-    yield proc
-    proc.kill()
 
 
 @pytest.fixture(scope="module")
