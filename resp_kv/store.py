@@ -251,7 +251,8 @@ class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, S
             inner = args
             cmd = self.table.lookup(inner[0])
         wait = getattr(self, BLOCKING[cmd.name])(inner)
-        if wait.__class__ is not tuple or any(self.lookup(key) is not None for key in wait[0]):
+        db = self.db  # (a key found expired is not deleted here: the backup would not know)
+        if wait.__class__ is not tuple or any(key in db.data and not self.expired(key, db) for key in wait[0]):
             return None
         return wait
 

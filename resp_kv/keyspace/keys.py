@@ -10,7 +10,7 @@ from ..commands import SYNTAX_ERROR, unknown_subcommand
 from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
-from .scan import INVALID_CURSOR, Order, parse_cursor, scan_hash, scan_options  # noqa: F401 (scan_hash: zsets.py, for now)
+from .scan import INVALID_CURSOR, Order, parse_cursor, scan_options
 from .values import copy_value, encoding, refcount, type_name
 from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, invalid_expire, parse_int32, parse_int64
 
