@@ -9,7 +9,7 @@ pages differ; the harness compares HSCAN as a whole iteration). HRANDFIELD is co
 
 from __future__ import annotations
 
-from diffreplies import array_items, compare_unordered, compare_unordered_pairs, is_error, parse
+from diffreplies import compare_random_pick, compare_unordered, compare_unordered_pairs
 
 HASH_KEYS = [b"h:1", b"h:2"]  # besides diffgen's shared keys: only hash commands (and FLUSH*, SWAPDB) touch these
 FIELDS = [b"f", b"g", b"h", b"n", b"m", b"x", b"", b"F", b"\x00\xff", b"field:1", b"field:22", b"f*?",
@@ -37,50 +37,6 @@ FIELD_PATTERNS = [b"*", b"f*", b"f", b"?", b"[fgh]", b"[^f]*", b"field:*", b"fie
 SCAN_JUNK = [b"TYPE", b"FOO", b"", b"COUNT\x00x", b"MATCH\x00"]
 
 
-def compare_hrandfield(cmd, a: bytes, b: bytes) -> str | None:
-    """HRANDFIELD picks at random: the same shape (type, length, nesting), distinct fields for a
-    positive count, the whole hash alike when the count covers it, and the same value for a
-    field both picked."""
-    if a == b:
-        return None
-    x, y = parse(a), parse(b)
-    if a[:1] != b[:1] or is_error(x) or is_error(y):
-        return "replies differ"
-    if isinstance(x, bytes) and isinstance(y, bytes):
-        return None  # HRANDFIELD key: one field each
-    rx, ry = array_items(a), array_items(b)
-    if rx is None or ry is None or len(rx) != len(ry):
-        return "different lengths or not arrays"
-    if [r[:1] for r in rx] != [r[:1] for r in ry]:
-        return "different element types"
-    with_values = len(cmd) == 4
-    px, py = _picks(x, with_values), _picks(y, with_values)
-    if px is None or py is None:
-        return "not field/value pairs"
-    count = int(cmd[2])
-    if count > 0:
-        for picks in (px, py):
-            if len({f for f, _ in picks}) != len(picks):
-                return "a field picked twice for a positive count"
-        if len(px) < count and sorted(px) != sorted(py):
-            return "the whole hash differs"
-    values = dict(px)
-    if any(f in values and values[f] != v for f, v in py):
-        return "a field picked by both with different values"
-    return None
-
-
-def _picks(reply, with_values: bool):
-    """[(field, value or None)] of an HRANDFIELD count reply; None if it is not shaped so."""
-    if not with_values:
-        return [(f, None) for f in reply] if all(isinstance(f, bytes) for f in reply) else None
-    if all(isinstance(p, list) and len(p) == 2 for p in reply):  # RESP3: [field, value] arrays
-        return [tuple(p) for p in reply]
-    if len(reply) % 2 == 0 and all(isinstance(w, bytes) for w in reply):
-        return list(zip(reply[::2], reply[1::2]))
-    return None
-
-
 class HashStreams:
     FAMILIES: list[tuple[str, float]] = [
         ("g_hset", 11), ("g_hset_many", 0.6), ("g_hsetnx", 2), ("g_hget", 4), ("g_hmget", 2), ("g_hgetall", 2),
@@ -91,7 +47,7 @@ class HashStreams:
         b"HGETALL": compare_unordered_pairs,
         b"HKEYS": compare_unordered,
         b"HVALS": compare_unordered,
-        b"HRANDFIELD": compare_hrandfield,
+        b"HRANDFIELD": compare_random_pick,
     }
     NOT_IN_TX: tuple[str, ...] = ("g_hscan",)  # (the harness follows HSCAN's cursor outside MULTI only)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sys
 
-from diffreplies import array_items, is_error, parse
+from diffreplies import compare_random_pick
 
 ZKEYS = [b"z:1", b"z:2"]
 BIG, LEXKEY = b"z:big", b"z:lex"
@@ -75,47 +75,6 @@ JUNK = [b"FOO", b"", b"\x00", b"1"]
 LEX_MEMBERS = [b"w%d" % i for i in range(300)] + MEMBERS
 
 
-def compare_zrandmember(cmd, a: bytes, b: bytes) -> str | None:
-    """ZRANDMEMBER picks at random: the same shape (type, length, nesting), distinct members for
-    a positive count, and the same score for a member both picked."""
-    if a == b:
-        return None
-    x, y = parse(a), parse(b)
-    if a[:1] != b[:1] or is_error(x) or is_error(y):
-        return "replies differ"
-    if isinstance(x, bytes) and isinstance(y, bytes):
-        return None  # ZRANDMEMBER key: one member each
-    rx, ry = array_items(a), array_items(b)
-    if rx is None or ry is None or len(rx) != len(ry):
-        return "different lengths or not arrays"
-    if [r[:1] for r in rx] != [r[:1] for r in ry]:
-        return "different element types"
-    withscores = len(cmd) == 4
-    px, py = _picks(x, withscores), _picks(y, withscores)
-    if px is None or py is None:
-        return "not member/score pairs"
-    count = int(cmd[2])
-    if count > 0:
-        for picks in (px, py):
-            if len({m for m, _ in picks}) != len(picks):
-                return "a member picked twice for a positive count"
-    scores = dict(px)
-    if any(m in scores and scores[m] != s for m, s in py):
-        return "a member picked by both with different scores"
-    return None
-
-
-def _picks(reply, withscores: bool):
-    """[(member, score or None)] of a ZRANDMEMBER count reply; None if it is not shaped so."""
-    if not withscores:
-        return [(m, None) for m in reply] if all(isinstance(m, bytes) for m in reply) else None
-    if all(isinstance(p, list) and len(p) == 2 for p in reply):  # RESP3: [member, score] arrays
-        return [tuple(p) for p in reply]
-    if len(reply) % 2 == 0 and all(isinstance(w, bytes) for w in reply):
-        return list(zip(reply[::2], reply[1::2]))
-    return None
-
-
 class ZSetStreams:
     FAMILIES: list[tuple[str, float]] = [
         ("g_zadd", 40), ("g_zadd_same_score", 10), ("g_zincrby", 5), ("g_zrem", 5), ("g_zcard", 1.5),
@@ -125,7 +84,7 @@ class ZSetStreams:
         ("g_zscan", 3), ("g_sadd_for_zsets", 2), ("g_zbig", 6), ("g_zlex", 4),
     ]
     # (SMEMBERS: the sets made for ZUNION and co. are compared as wholes, maybe without the sets streams)
-    COMPARE: dict = {b"ZRANDMEMBER": compare_zrandmember}
+    COMPARE: dict = {b"ZRANDMEMBER": compare_random_pick}
     NOT_IN_TX: tuple[str, ...] = ("g_zscan",)
 
     # -- words ---------------------------------------------------------------------------------

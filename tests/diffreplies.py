@@ -92,3 +92,47 @@ def pair_items(raw: bytes) -> list[tuple[bytes, bytes]] | None:
     if flat is None or len(flat) % 2:
         return None
     return list(zip(flat[::2], flat[1::2]))
+
+
+def compare_random_pick(cmd, a: bytes, b: bytes) -> str | None:
+    """HRANDFIELD / ZRANDMEMBER / SRANDMEMBER-like picks at random: the same shape (type,
+    length, nesting), distinct picks for a positive count, the whole value alike when a positive
+    count covers it, and the same value (or score) for an element both picked."""
+    if a == b:
+        return None
+    x, y = parse(a), parse(b)
+    if a[:1] != b[:1] or is_error(x) or is_error(y):
+        return "replies differ"
+    if isinstance(x, bytes) and isinstance(y, bytes):
+        return None  # no count: one element each
+    rx, ry = array_items(a), array_items(b)
+    if rx is None or ry is None or len(rx) != len(ry):
+        return "different lengths or not arrays"
+    if [r[:1] for r in rx] != [r[:1] for r in ry]:
+        return "different element types"
+    paired = len(cmd) == 4  # WITHVALUES / WITHSCORES
+    px, py = _picks(x, paired), _picks(y, paired)
+    if px is None or py is None:
+        return "not element/value pairs"
+    count = int(cmd[2])
+    if count > 0:
+        for picks in (px, py):
+            if len({element for element, _ in picks}) != len(picks):
+                return "an element picked twice for a positive count"
+        if len(px) < count and sorted(px) != sorted(py):
+            return "the whole value differs"
+    values = dict(px)
+    if any(element in values and values[element] != value for element, value in py):
+        return "an element picked by both with different values"
+    return None
+
+
+def _picks(reply, paired: bool):
+    """[(element, value or None)] of a random pick's count reply; None if it is not shaped so."""
+    if not paired:
+        return [(e, None) for e in reply] if all(isinstance(e, bytes) for e in reply) else None
+    if all(isinstance(p, list) and len(p) == 2 for p in reply):  # RESP3: [element, value] arrays
+        return [tuple(p) for p in reply]
+    if len(reply) % 2 == 0 and all(isinstance(w, bytes) for w in reply):
+        return list(zip(reply[::2], reply[1::2]))
+    return None
