@@ -7,15 +7,12 @@ from collections import Counter
 from resp_kv import protocol
 from resp_kv.protocol import OK, Error, encode
 from resp_kv.store import Store
+from storecalls import run
 
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 NOT_INTEGER = Error("ERR value is not an integer or out of range")
 SYNTAX = Error("ERR syntax error")
 
-
-def run(store, *args):
-    store.effects = None
-    return store.run([a if isinstance(a, bytes) else str(a).encode() for a in args])
 
 
 def hash_store(fields=5, key="h") -> Store:

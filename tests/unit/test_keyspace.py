@@ -4,12 +4,8 @@ from resp_kv.keyspace.db import Keyspace
 from resp_kv.protocol import OK, Error
 from resp_kv.store import Store
 from resp_kv.transactions import EXEC_ABORT, Transaction
+from storecalls import run
 
-
-def run(store, *args, now=None):
-    if now is not None:
-        store.now = now
-    return store.run([a if isinstance(a, bytes) else str(a).encode() for a in args])
 
 
 def test_a_key_lives_until_its_time_has_passed_and_a_read_then_deletes_it():

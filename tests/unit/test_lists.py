@@ -7,6 +7,7 @@ from collections import deque
 from resp_kv.protocol import NULL_ARRAY, OK, Error
 from resp_kv.store import Store
 from resp_kv.transactions import Transaction
+from storecalls import run
 
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 NOT_INTEGER = Error("ERR value is not an integer or out of range")
@@ -14,9 +15,6 @@ SYNTAX = Error("ERR syntax error")
 NEGATIVE_TIMEOUT = Error("ERR timeout is negative")
 BAD_TIMEOUT = Error("ERR timeout is not a float or out of range")
 
-
-def run(store, *args):
-    return store.run([a if isinstance(a, bytes) else str(a).encode() for a in args])
 
 
 def make(*items, key="l"):

@@ -4,14 +4,11 @@ random pick sends to the backup, and what a WATCH sees."""
 from resp_kv.protocol import Error, encode
 from resp_kv.store import Store
 from resp_kv.transactions import Transaction
+from storecalls import run
 
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 SYNTAX = Error("ERR syntax error")
 
-
-def run(store, *args):
-    store.effects = None
-    return store.run([a if isinstance(a, bytes) else str(a).encode() for a in args])
 
 
 def with_set(key="s", *members):

@@ -11,16 +11,13 @@ from resp_kv.keyspace.values import ZSet
 from resp_kv.protocol import Error
 from resp_kv.store import Store
 from resp_kv.transactions import Transaction
+from storecalls import run
 
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 SYNTAX = Error("ERR syntax error")
 NOT_INTEGER = Error("ERR value is not an integer or out of range")
 NOT_DOUBLE = Error("ERR One or more scores can't be converted into double")
 
-
-def run(store, *args):
-    store.effects = None
-    return store.run([a if isinstance(a, bytes) else str(a).encode() for a in args])
 
 
 def store_with(**values):

@@ -2,11 +2,8 @@
 
 from resp_kv.protocol import OK, Error
 from resp_kv.store import NOT_ISSUED, Sessions, Store, fnv1a_32, session_id
+from storecalls import run
 
-
-def run(store, *args):
-    args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-    return store.run(args)
 
 
 def once(store, client, seq, *args, now=10.0):

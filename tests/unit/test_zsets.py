@@ -7,6 +7,7 @@ from resp_kv.keyspace.values import ZSet
 from resp_kv.keyspace.zsets import parse_bound, parse_score, timeout_ms
 from resp_kv.protocol import NULL_ARRAY, Error, Pairs, encode
 from resp_kv.store import Store
+from storecalls import run
 
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 NOT_INTEGER = Error("ERR value is not an integer or out of range")
@@ -15,10 +16,6 @@ SYNTAX = Error("ERR syntax error")
 NOT_A_RANGE = Error("ERR min or max is not a float")
 NOT_A_LEX_RANGE = Error("ERR min or max not valid string range item")
 
-
-def run(store, *args):
-    store.effects = None
-    return store.run([a if isinstance(a, bytes) else str(a).encode() for a in args])
 
 
 def zset_store(*pairs, key="z") -> Store:
