@@ -14,7 +14,6 @@ NOT_INTEGER = Error("ERR value is not an integer or out of range")
 SYNTAX = Error("ERR syntax error")
 
 
-
 def hash_store(fields=5, key="h") -> Store:
     s = Store()
     run(s, "HSET", key, *[w for i in range(fields) for w in (f"f{i}", f"v{i}")])

@@ -7,7 +7,6 @@ from resp_kv.transactions import EXEC_ABORT, Transaction
 from storecalls import run
 
 
-
 def test_a_key_lives_until_its_time_has_passed_and_a_read_then_deletes_it():
     s = Store()
     run(s, "SET", "k", "v", "PX", "1000", now=10.0)  # expires at 11000 ms

@@ -16,7 +16,6 @@ NEGATIVE_TIMEOUT = Error("ERR timeout is negative")
 BAD_TIMEOUT = Error("ERR timeout is not a float or out of range")
 
 
-
 def make(*items, key="l"):
     s = Store()
     if items:

@@ -10,7 +10,6 @@ WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of v
 SYNTAX = Error("ERR syntax error")
 
 
-
 def with_set(key="s", *members):
     s = Store()
     run(s, "SADD", key, *(members or ("a", "b", "c")))

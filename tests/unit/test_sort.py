@@ -19,7 +19,6 @@ NOT_INTEGER = Error("ERR value is not an integer or out of range")
 NOT_DOUBLE = Error("ERR One or more scores can't be converted into double")
 
 
-
 def store_with(**values):
     """A Store holding the given keys (key names as keyword arguments, ``_`` for ``:``)."""
     s = Store()

@@ -5,7 +5,6 @@ from resp_kv.store import NOT_ISSUED, Sessions, Store, fnv1a_32, session_id
 from storecalls import run
 
 
-
 def once(store, client, seq, *args, now=10.0):
     store.now = now
     return run(store, "KV.ONCE", client, seq, *args)

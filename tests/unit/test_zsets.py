@@ -17,7 +17,6 @@ NOT_A_RANGE = Error("ERR min or max is not a float")
 NOT_A_LEX_RANGE = Error("ERR min or max not valid string range item")
 
 
-
 def zset_store(*pairs, key="z") -> Store:
     """A store whose ``key`` holds the (score, member) ``pairs``."""
     s = Store()
