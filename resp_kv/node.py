@@ -11,6 +11,7 @@ nothing about replication; what a command does is the store's.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import time
@@ -20,7 +21,7 @@ from functools import partial
 from . import pbwire
 from . import replication as rp
 from .admin import AdminCommands
-from .blocking import MAY_BLOCK, Blocking
+from .blocking import MAY_BLOCK, Blocking, Waiter
 from .commands import (
     ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, PUBSUB_COMMANDS, REPLICATION_COMMANDS, SESSION,
     TRANSACTION_COMMANDS, wrong_arity,
@@ -73,6 +74,34 @@ class Settings:
         return max(1.0, 10 * self.ping_interval)
 
 
+SCRIPT_INLINE_SECONDS = 0.05  # a script the loop waits for; a longer one runs on while the loop serves
+BUSY_REPLY_THRESHOLD = 5.0  # seconds of a script after which other clients get BUSY (Redis's default)
+# What a client may still run while a long script holds the data (Redis's allow-busy commands).
+ALLOWED_WHILE_BUSY = frozenset({"AUTH", "HELLO", "QUIT", "CLIENT", "KV.SESSION"})
+SCRIPTS = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
+MAY_WAIT = MAY_BLOCK | SCRIPTS
+WAITING = object()  # a reply that comes later
+
+
+def is_script(args: list[bytes]) -> bool:
+    """Whether a request (maybe inside KV.ONCE) runs a script or a function."""
+    name = args[3] if args[0].upper() == b"KV.ONCE" else args[0]
+    return name.upper().decode("utf-8", "replace") in SCRIPTS
+
+
+@dataclass
+class RunningScript:
+    """A script that runs longer than SCRIPT_INLINE_SECONDS, in the script thread."""
+
+    conn: object
+    args: list[bytes]
+    db: int
+    future: concurrent.futures.Future
+    held: list = field(default_factory=list)  # connections whose commands wait for it
+    busy: bool = False  # past BUSY_REPLY_THRESHOLD: other clients get BUSY
+    busy_timer: object = None
+
+
 EXPIRE_INTERVAL = 0.1  # seconds between active expiry cycles (Redis's hz 10)
 EXPIRE_SAMPLE = 200  # keys with an expiry time looked at per database and round
 EXPIRE_ROUNDS = 10  # rounds per cycle at most, while more than a quarter of those looked at expired
@@ -116,6 +145,8 @@ class Node:
         self.ping_task: asyncio.Task | None = None
         self.stats = dict.fromkeys(("data_commands", "fenced_requests", "view_changes"), 0)
         self.blocking = Blocking(self.keeper.store)  # clients waiting in BLPOP & co.
+        self.scripts = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="script")
+        self.script: RunningScript | None = None  # a long script, running
 
     # ------------------------------------------------------------------ life cycle
 
@@ -172,7 +203,7 @@ class Node:
         whose time has passed and nobody looked up, and tells the backup (DEL)."""
         while True:
             await asyncio.sleep(EXPIRE_INTERVAL)
-            if self.replica.serving:
+            if self.replica.serving and self.script is None:  # (a long script has the data)
                 self.expire_some()
 
     def expire_some(self) -> None:
@@ -244,6 +275,8 @@ class Node:
         On a primary with a backup, the data commands join this event-loop turn's batch, and
         the chunk's replies wait, as one, for the backup to hold the batch."""
         replica = self.replica
+        if self.script is not None:
+            return self._while_script_runs(conn, requests)
         if conn.pubsub is not None and not conn.resp3:
             return self._run_subscribed(conn, requests)
         if not replica.serving:
@@ -277,17 +310,18 @@ class Node:
                 # store.run(args) and store.call, inlined: this loop is the hot path
                 runner = runners.get(args[0]) or store.runner(args[0])
                 if runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
-                    if runner[2] in MAY_BLOCK and (wait := store.must_wait(args)) is not None:
-                        # Nothing to pop: it waits, and so does what this client sent after it.
-                        self._block(conn, args, wait, requests[ran:])
-                        requests, raw = requests[: ran - 1], None
-                        break
-                    try:
-                        reply = runner[1](args)
-                    except CommandError as exc:
-                        reply = exc.reply
-                    except Exception as exc:  # noqa: BLE001 - a bug: answered, and the same on the backup
-                        reply = internal_error(runner[2], exc)
+                    if runner[2] in MAY_WAIT:  # a blocking command or a script: may answer later
+                        reply = self._may_wait(conn, runner, args, requests[ran:])
+                        if reply is WAITING:  # what this client sent after it waits with it
+                            requests, raw = requests[: ran - 1], None
+                            break
+                    else:
+                        try:
+                            reply = runner[1](args)
+                        except CommandError as exc:
+                            reply = exc.reply
+                        except Exception as exc:  # noqa: BLE001 - a bug: answered, and the same on the backup
+                            reply = internal_error(runner[2], exc)
                     data_commands += 1
                     if store.effects is not None:  # a random pick: the backup runs its effect instead
                         if forward is None:
@@ -319,7 +353,8 @@ class Node:
                 requests, raw = requests[:ran], None
                 break
         self.stats["data_commands"] += data_commands
-        conn.db = store.db.index  # a SELECT among them
+        # A SELECT among them; while a long script runs, its thread has the store (and its db).
+        conn.db = store.db.index if self.script is None else self.script.db
         replies = out if large else b"".join(out)
         if not (backup and data_commands):
             if out:
@@ -335,7 +370,7 @@ class Node:
             if replica.propagate(frames, large, reply, db, conn.db):
                 asyncio.get_running_loop().call_soon(self._end_turn)
             conn.replies.append(reply)
-        if self.blocking.ready:
+        if self.blocking.ready and self.script is None:
             self._serve_blocked()
 
     def _run_subscribed(self, conn, requests) -> None:
@@ -358,7 +393,100 @@ class Node:
             if conn.closing:
                 return
 
-    # ------------------------------------------------------------------ blocked clients
+    # ------------------------------------------------------------------ blocked clients and long scripts
+
+    def _may_wait(self, conn, runner, args: list[bytes], rest: list[list[bytes]]):
+        """A blocking command, a script, or KV.ONCE around one: its reply now, or WAITING (a
+        pop with nothing to pop, a script still running: ``rest`` waits with it)."""
+        store = self.keeper.store
+        if (wait := store.must_wait(args)) is not None:
+            self._block(conn, args, wait, rest)
+            return WAITING
+        if not is_script(args):
+            return store.call(runner, args)
+        db = store.db.index  # (the script may SELECT in its thread)
+        future = self.scripts.submit(store.call, runner, args)
+        try:  # the usual script is done at once; the loop waits for it (the store is the script's)
+            return future.result(timeout=SCRIPT_INLINE_SECONDS)
+        except concurrent.futures.TimeoutError:
+            pass
+        # A long one: the loop goes on (viewd's pings, SCRIPT KILL), holding everyone's commands.
+        self.script = RunningScript(conn, args, db, future)
+        conn.blocked = self.script
+        if rest:
+            conn.pending.extendleft(reversed(rest))
+        loop = asyncio.get_running_loop()
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._script_done))
+        self.script.busy_timer = loop.call_later(BUSY_REPLY_THRESHOLD, self._release_held)
+        return WAITING
+
+    def _while_script_runs(self, conn, requests) -> None:
+        """Another client's requests while a long script runs: SCRIPT KILL and FUNCTION KILL are
+        answered; the rest waits until the script ends, or, once it has run for
+        BUSY_REPLY_THRESHOLD seconds, gets BUSY (as Redis's busy-reply-threshold)."""
+        script, store = self.script, self.keeper.store
+        for i, args in enumerate(requests):
+            cmd = self.server.table.resolve(args)
+            sub = args[1].upper() if len(args) > 1 else b""
+            if cmd.__class__ is Error:
+                reply = cmd
+            elif cmd.name in ("SCRIPT", "FUNCTION") and sub == b"KILL":
+                reply = store.script_kill(cmd.name == "SCRIPT")
+            elif cmd.name in ALLOWED_WHILE_BUSY:
+                reply = self.execute(conn, args)
+            elif script.busy:
+                reply = store.busy_error() or self.execute(conn, args)
+            else:
+                conn.blocked = script
+                conn.pending.extendleft(reversed(requests[i:]))
+                script.held.append(conn)
+                return
+            conn.replies.append(encode(reply, conn.resp3))
+            if conn.closing:
+                return
+
+    def _release_held(self) -> None:
+        """The script has run for BUSY_REPLY_THRESHOLD: the clients it held get BUSY now."""
+        script = self.script
+        if script is None:
+            return
+        script.busy = True
+        held, script.held = script.held, []
+        for conn in held:
+            conn.blocked = None
+            if not conn.closing:
+                conn.unblocked()
+
+    def _script_done(self) -> None:
+        """A long script ended: its reply (and the effects it had, to the backup), then everyone
+        it held goes on."""
+        script, self.script = self.script, None
+        script.busy_timer.cancel()
+        replica, store, conn = self.replica, self.keeper.store, script.conn
+        try:
+            reply = script.future.result()
+        except Exception as exc:  # noqa: BLE001 - a bug: answered, and the same on the backup
+            reply = internal_error("EVAL", exc)
+        forward = [script.args] if store.effects is None else store.effects
+        store.effects = None
+        self.stats["data_commands"] += 1
+        backup = replica.view.backup
+        encoded = encode(reply, conn.resp3)
+        if backup and replica.serving:
+            large = []
+            deferred = Deferred(conn, encoded, 1)
+            if replica.propagate(pbwire.frames(forward, large), large, deferred, script.db, script.db):
+                asyncio.get_running_loop().call_soon(self._end_turn)
+            conn.replies.append(deferred)
+        else:
+            conn.replies.append(encoded)
+        for waiting in [conn, *script.held]:
+            waiting.blocked = None
+            if not waiting.closing:
+                waiting.unblocked()
+        if self.blocking.ready:
+            self._serve_blocked()
+
 
     def _block(self, conn, args: list[bytes], wait, rest: list[list[bytes]]) -> None:
         """``args`` (a blocking command with nothing to pop) waits; the requests after it wait
@@ -531,7 +659,7 @@ class Node:
         self.pubsub.forget(conn)
         if conn.tx is not None:
             conn.tx.discard()
-        if conn.blocked is not None:
+        if conn.blocked.__class__ is Waiter:
             self._unblock(conn.blocked)
         self.replica.conn_closed(conn)
         self.carry_out()
