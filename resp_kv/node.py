@@ -29,6 +29,7 @@ from .commands import (
 from .daemon import OPEN_CHANNEL, TLS, Limits
 from .keeper import Keeper
 from .keyspace.db import CommandError
+from .keyspace.scripts import subcommand_error
 from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import BIG, NULL_ARRAY, OK, OK_REPLY, Error, encode
@@ -586,6 +587,8 @@ class Node:
 
     def _queue(self, tx: Transaction, args):
         cmd = self.server.table.resolve(args)
+        if cmd.__class__ is not Error:  # (SCRIPT and FUNCTION check their subcommand when queued)
+            cmd = subcommand_error(args) or cmd
         if cmd.__class__ is Error:
             tx.errored = True
             return cmd

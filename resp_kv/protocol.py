@@ -517,6 +517,18 @@ class Push(list):
     __slots__ = ()
 
 
+class BigNumber(bytes):
+    """A RESP3 big number (``(``), a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
+class Verbatim(bytes):
+    """A RESP3 verbatim string (``=``, ``fmt:text``), the text as a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
 class Pairs(list):
     """(a, b) pairs: in RESP3 an array of 2-element arrays (HRANDFIELD ... WITHVALUES, ZRANGE ...
     WITHSCORES), in RESP2 one flat array."""
@@ -587,6 +599,13 @@ def _encode_into(out: list[bytes], value, resp3: bool) -> None:
         out.append(b"*%d\r\n" % len(value))
         for item in value:
             _encode_into(out, item, resp3)
+    elif cls is BigNumber:
+        out.append(b"(%b\r\n" % value if resp3 else b"$%d\r\n%b\r\n" % (len(value), value))
+    elif cls is Verbatim:
+        if resp3:
+            out.append(b"=%d\r\n%b\r\n" % (len(value), value))
+        else:
+            out.append(b"$%d\r\n%b\r\n" % (len(value) - 4, value[4:]))
     elif cls is Pairs:
         if resp3:
             out.append(b"*%d\r\n" % len(value))

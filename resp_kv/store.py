@@ -37,7 +37,7 @@ from .keyspace.scripts import ScriptCommands
 from .keyspace.sets import SetCommands
 from .keyspace.sort import SortCommands
 from .keyspace.strings import StringCommands
-from .keyspace.values import add_piece, digest_words, pieces
+from .keyspace.values import REQUEST, add_piece, digest_words, pieces
 from .keyspace.zsets import ZSetCommands
 from .protocol import Error, decode_reply, encode
 
@@ -250,6 +250,8 @@ class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, S
         else:
             inner = args
             cmd = self.table.lookup(inner[0])
+            if cmd is None or cmd.name not in BLOCKING:
+                return None
         wait = getattr(self, BLOCKING[cmd.name])(inner)
         db = self.db  # (a key found expired is not deleted here: the backup would not know)
         if wait.__class__ is not tuple or any(key in db.data and not self.expired(key, db) for key in wait[0]):
@@ -276,9 +278,13 @@ class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, S
             while i < len(items):
                 db, key, expiry, kind, count = items[i:i + 5]
                 i += 5
-                db = dbs[int(db)]
-                add_piece(db.data, key, kind, items[i:i + int(count)])
+                words = items[i:i + int(count)]
                 i += int(count)
+                if kind == REQUEST:  # state that is no key's value (the scripts): what rebuilds it
+                    self.apply(words)
+                    continue
+                db = dbs[int(db)]
+                add_piece(db.data, key, kind, words)
                 if expiry != b"-1":
                     db.expires[key] = int(expiry)
         else:
@@ -312,24 +318,28 @@ class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, S
         first change while the snapshot is being sent (a new snapshot replaces the old one's)."""
         dbs = [(dict(db.data), dict(db.expires)) for db in self.dbs]
         self.frozen = {id(value) for data, _ in dbs for value in data.values() if value.__class__ is not bytes}
-        return Snapshot(self, dbs, self.sessions.items())
+        return Snapshot(self, dbs, self.sessions.items(), self.script_state())
 
 
 class Snapshot:
     """A frozen copy of a store, handed out in chunks."""
 
-    def __init__(self, keyspace: Keyspace, dbs: list[tuple[dict, dict]], sessions: list):
+    def __init__(self, keyspace: Keyspace, dbs: list[tuple[dict, dict]], sessions: list, requests: list):
         self.keyspace = keyspace
         self.frozen = keyspace.frozen
         self.dbs = dbs
         self.sessions = sessions
+        self.requests = requests  # what rebuilds the rest (the scripts and functions)
 
     def chunks(self, size: int, max_bytes: int) -> Iterator[tuple[bytes, list[bytes]]]:
         """The state as (message, flat list) pieces of about ``size`` value words each, and about
         ``max_bytes`` (a larger word is a piece of its own): (b"PB.LOAD", [db, key, expiry, type,
-        count, word * count, ...]), then (b"PB.SESSIONS", [client, seq, used, reply, ...]).
+        count, word * count, ...]) (first the requests that rebuild the scripts, as type
+        "request"), then (b"PB.SESSIONS", [client, seq, used, reply, ...]).
         When it ends (or is dropped) the containers are no longer frozen for it."""
         try:
+            for request in self.requests:
+                yield b"PB.LOAD", [b"0", b"", b"-1", REQUEST, b"%d" % len(request), *request]
             yield from self._data_chunks(size, max_bytes)
             chunk: list = []
             for client, (seq, reply, used) in self.sessions:

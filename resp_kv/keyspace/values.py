@@ -185,7 +185,8 @@ def add_piece(data: dict, key: bytes, kind: bytes, words: list[bytes]) -> None:
         raise ValueError(f"unknown type {kind!r}")
 
 
-PIECE_TYPES = (b"string", b"hash", b"list", b"set", b"zset")
+REQUEST = b"request"  # not a value: a request that rebuilds state no key holds (SCRIPT LOAD ...)
+PIECE_TYPES = (b"string", b"hash", b"list", b"set", b"zset", REQUEST)
 
 
 def digest_words(value) -> list[bytes]:

@@ -72,13 +72,16 @@ def replay_hint(seed: int, n: int, test: str = "replies", protocol: int | None =
             + (" --soak" if test == "soak" else ""))
 
 
+NOT_YET = object()
+
+
 class RawConn:
     """One connection; ``call`` returns the raw bytes of the one reply (hiredis finds its end)."""
 
     def __init__(self, port: int, timeout: float = 10):
         self.port = port
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.reader = hiredis.Reader()
+        self.reader = hiredis.Reader(notEnoughData=NOT_YET)  # (a RESP3 false is a reply)
 
     def call(self, cmd: Command) -> bytes:
         self.sock.sendall(encode_command(cmd))
@@ -89,7 +92,7 @@ class RawConn:
                 raise ConnectionError(f"port {self.port} closed the connection (after {bytes(raw)[:200]!r})")
             raw += chunk
             self.reader.feed(chunk)
-            if self.reader.gets() is not False:
+            if self.reader.gets() is not NOT_YET:
                 break
         if self.reader.has_data():
             raise AssertionError(f"port {self.port} sent more than one reply to one command: {bytes(raw)[:500]!r}")

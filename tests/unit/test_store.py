@@ -201,3 +201,15 @@ def test_a_large_container_crosses_in_pieces_and_arrives_whole_with_types_and_ex
     assert copy.digest() == s.digest() and copy.db.expires == {b"l": 123456}
     assert list(copy.db.data[b"l"]) == list(s.db.data[b"l"])
     assert copy.db.data[b"z"].scores == {b"a": 1.5, b"b": float("-inf"), b"c": 0.1}
+
+
+def test_scripts_and_functions_travel_with_a_state_transfer():
+    s = Store()
+    sha = run(s, "SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])")
+    assert run(s, "FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 'hi' end)") == b"lib"
+    run(s, "SET", "k", "v")
+    copy = Store()
+    for kind, items in s.snapshot().chunks(1000, 1 << 20):
+        copy.load_chunk(kind, items)
+    assert run(copy, "EVALSHA", sha, 1, "k") == b"v" and run(copy, "FCALL", "f", 0) == b"hi"
+    assert copy.digest() == s.digest()
