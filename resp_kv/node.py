@@ -422,8 +422,8 @@ class Node:
         return WAITING
 
     def _while_script_runs(self, conn, requests) -> None:
-        """Another client's requests while a long script runs: SCRIPT KILL and FUNCTION KILL are
-        answered; the rest waits until the script ends, or, once it has run for
+        """Another client's requests while a long script runs: SCRIPT KILL, FUNCTION KILL and
+        FUNCTION STATS are answered; the rest waits until the script ends, or, once it has run for
         BUSY_REPLY_THRESHOLD seconds, gets BUSY (as Redis's busy-reply-threshold)."""
         script, store = self.script, self.keeper.store
         for i, args in enumerate(requests):
@@ -433,6 +433,8 @@ class Node:
                 reply = cmd
             elif cmd.name in ("SCRIPT", "FUNCTION") and sub == b"KILL":
                 reply = store.script_kill(cmd.name == "SCRIPT")
+            elif cmd.name == "FUNCTION" and sub == b"STATS":  # (which script runs, for how long)
+                reply = store.call(store.runner(args[0]), args)
             elif cmd.name in ALLOWED_WHILE_BUSY:
                 reply = self.execute(conn, args)
             elif script.busy:
