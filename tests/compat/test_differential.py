@@ -352,8 +352,10 @@ def check_backup(cluster: Cluster, seed: int, n: int, test: str = "replies") -> 
 
 
 def flushall(pair: Pair) -> None:
-    want, got = pair.both([b"FLUSHALL"])
-    assert want == got == b"+OK\r\n", f"FLUSHALL: redis-server {want!r}, resp-kv {got!r}"
+    """Both servers empty: data, scripts and functions (FLUSHALL leaves the last two)."""
+    for cmd in ([b"FLUSHALL"], [b"SCRIPT", b"FLUSH"], [b"FUNCTION", b"FLUSH"]):
+        want, got = pair.both(cmd)
+        assert want == got == b"+OK\r\n", f"{show(cmd)}: redis-server {want!r}, resp-kv {got!r}"
 
 
 def run_seed(oracle: Proc, cluster: Cluster, seed: int, protocol: int, n: int, test: str = "replies") -> None:
