@@ -192,7 +192,7 @@ SCRIPTS: list[tuple[bytes, int, str]] = [
 ]
 # RESP3-only reply types (a bulk string in RESP2).
 SCRIPTS += [(b"return {big_number='123456789012345678901234567890'}", 0, ""),
-            (b"return {big_number=string.rep('9', #ARGV[1] + 1)}", 0, "i"),  # (digits only: hiredis reads it)
+            (b"return {big_number=string.rep('9', #(ARGV[1] or '') + 1)}", 0, "i"),  # (digits only: hiredis reads it)
             (b"return {verbatim_string={format='txt', string=ARGV[1]}}", 0, "v"),
             (b"return {verbatim_string={format='t', string='x'}}", 0, ""),
             (b"return {verbatim_string={format='toolong', string='x'}}", 0, "")]

@@ -88,6 +88,9 @@ class SortOptions:
         return self.alpha and (self.by_star or not self.store)
 
 
+STALE_ERRNO = b"-ERR One or more scores can't be converted into double\r\n"
+
+
 def compare_sort(cmd, a: bytes, b: bytes) -> str | None:
     """SORT's reply: byte for byte, except where the key may be a set or sorted set whose order
     redis-server takes from its hash table: then the same GET groups as a multiset (or under
@@ -95,6 +98,10 @@ def compare_sort(cmd, a: bytes, b: bytes) -> str | None:
     if a == b:
         return None
     options = SortOptions(cmd)
+    if a == STALE_ERRNO and b[:1] == b"*" and not options.store:
+        # redis-server's sort.c tests errno after strtod without clearing it first: after some
+        # earlier command left ERANGE there, a numeric SORT of good numbers fails. Not ours to copy.
+        return None
     if not options.ok or cmd[1].startswith(KNOWN_ORDER) or not options.order_may_be_random():
         return "replies differ"
     x, y = array_items(a), array_items(b)
