@@ -465,24 +465,12 @@ class Node:
         it held goes on."""
         script, self.script = self.script, None
         script.busy_timer.cancel()
-        replica, store, conn = self.replica, self.keeper.store, script.conn
+        conn = script.conn
         try:
             reply = script.future.result()
         except Exception as exc:  # noqa: BLE001 - a bug: answered, and the same on the backup
             reply = internal_error("EVAL", exc)
-        forward = [script.args] if store.effects is None else store.effects
-        store.effects = None
-        self.stats["data_commands"] += 1
-        backup = replica.view.backup
-        encoded = encode(reply, conn.resp3)
-        if backup and replica.serving:
-            large = []
-            deferred = Deferred(conn, encoded, 1)
-            if replica.propagate(pbwire.frames(forward, large), large, deferred, script.db, script.db):
-                asyncio.get_running_loop().call_soon(self._end_turn)
-            conn.replies.append(deferred)
-        else:
-            conn.replies.append(encoded)
+        self._answer_later(conn, script.args, reply, script.db)
         for waiting in [conn, *script.held]:
             waiting.blocked = None
             if not waiting.closing:
@@ -529,22 +517,26 @@ class Node:
             for waiter in ready:
                 if blocking.by_conn.get(waiter.conn.id) is not waiter or not blocking.can_serve(waiter):
                     continue
-                conn = waiter.conn
                 store.db = store.dbs[waiter.db]
-                reply = store.run(waiter.args)
-                forward = [waiter.args] if store.effects is None else store.effects
-                store.effects = None
-                self.stats["data_commands"] += 1
-                encoded = encode(reply, conn.resp3)
-                if backup:
-                    large = []
-                    deferred = Deferred(conn, encoded, 1)
-                    if replica.propagate(pbwire.frames(forward, large), large, deferred, waiter.db, waiter.db):
-                        asyncio.get_running_loop().call_soon(self._end_turn)
-                    conn.replies.append(deferred)
-                else:
-                    conn.replies.append(encoded)
+                self._answer_later(waiter.conn, waiter.args, store.run(waiter.args), waiter.db)
                 self._unblock(waiter)
+
+    def _answer_later(self, conn, args: list[bytes], reply, db: int) -> None:
+        """A request that ran after its chunk (a served blocking pop, a long script): its reply
+        waits for the backup to hold what it did (``args``, or the effects it left), in ``db``."""
+        replica, store = self.replica, self.keeper.store
+        forward = [args] if store.effects is None else store.effects
+        store.effects = None
+        self.stats["data_commands"] += 1
+        encoded = encode(reply, conn.resp3)
+        if replica.view.backup and replica.serving:
+            large = []
+            deferred = Deferred(conn, encoded, 1)
+            if replica.propagate(pbwire.frames(forward, large), large, deferred, db, db):
+                asyncio.get_running_loop().call_soon(self._end_turn)
+            conn.replies.append(deferred)
+        else:
+            conn.replies.append(encoded)
 
     def _end_turn(self) -> None:
         self.replica.end_turn()

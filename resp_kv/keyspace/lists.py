@@ -14,7 +14,6 @@ it now if it can be served"), :meth:`blocking_keys` and :meth:`blocking_timeout`
 
 from __future__ import annotations
 
-import math
 import sys
 from collections import deque
 from itertools import compress, count as counter, islice
@@ -22,7 +21,7 @@ from itertools import compress, count as counter, islice
 from ..commands import SYNTAX_ERROR, wrong_arity
 from ..protocol import NULL_ARRAY, OK, Error
 from .db import CommandError
-from .numbers import INFINITY, INT64_MAX, INT64_MIN, NOT_INTEGER, parse_int64, parse_long_double, round_long_double
+from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, parse_int64, timeout_ms
 
 NO_SUCH_KEY = Error("ERR no such key")
 INDEX_OUT_OF_RANGE = Error("ERR index out of range")
@@ -33,8 +32,6 @@ COUNT_NEGATIVE = Error("ERR COUNT can't be negative")
 MAXLEN_NEGATIVE = Error("ERR MAXLEN can't be negative")
 NUMKEYS = Error("ERR numkeys should be greater than 0")
 MPOP_COUNT = Error("ERR count should be greater than 0")
-TIMEOUT_NOT_FLOAT = Error("ERR timeout is not a float or out of range")
-TIMEOUT_NEGATIVE = Error("ERR timeout is negative")
 
 LEFT, RIGHT = True, False  # the head or the tail of a list ("left" in the commands' words)
 _SIDES = {b"LEFT": LEFT, b"RIGHT": RIGHT}
@@ -55,22 +52,6 @@ def parse_non_negative(raw: bytes, error: Error) -> int | Error:
     non-integer)."""
     value = parse_int64(raw)
     return error if value is None or value < 0 else value
-
-
-def timeout_ms(raw: bytes) -> int | Error:
-    """A blocking command's timeout (seconds, decimals allowed) in ms, 0 meaning for ever, as
-    Redis's getTimeoutFromObjectOrReply: ``(long long) ceill(seconds * 1000.0)`` in long double.
-    A value past the 64-bit range converts (on x86-64) to LLONG_MIN, so it is "negative" too."""
-    seconds = parse_long_double(raw)
-    if seconds is None:
-        return TIMEOUT_NOT_FLOAT
-    if seconds in (INFINITY, -INFINITY):
-        return TIMEOUT_NEGATIVE
-    ms = round_long_double(seconds * 1000)
-    if ms in (INFINITY, -INFINITY):
-        return TIMEOUT_NEGATIVE
-    ms = math.ceil(ms)
-    return TIMEOUT_NEGATIVE if ms < 0 or ms > INT64_MAX else ms
 
 
 def list_range(items: deque, start: int, end: int) -> list[bytes]:

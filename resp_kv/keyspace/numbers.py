@@ -4,6 +4,7 @@ overflow checks."""
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -154,3 +155,23 @@ def expire_time(raw: bytes, unit_ms: int, base_ms: int, command: str) -> int | E
 
 def invalid_expire(command: str) -> Error:
     return Error(f"ERR invalid expire time in '{command}' command")
+
+
+TIMEOUT_NOT_FLOAT = Error("ERR timeout is not a float or out of range")
+TIMEOUT_NEGATIVE = Error("ERR timeout is negative")
+
+
+def timeout_ms(raw: bytes) -> int | Error:
+    """A blocking command's timeout (seconds, decimals allowed) in ms, 0 meaning for ever, as
+    Redis's getTimeoutFromObjectOrReply: ``(long long) ceill(seconds * 1000.0)`` in long double.
+    A value past the 64-bit range converts (on x86-64) to LLONG_MIN, so it is "negative" too."""
+    seconds = parse_long_double(raw)
+    if seconds is None:
+        return TIMEOUT_NOT_FLOAT
+    if seconds in (INFINITY, -INFINITY):
+        return TIMEOUT_NEGATIVE
+    ms = round_long_double(seconds * 1000)
+    if ms in (INFINITY, -INFINITY):
+        return TIMEOUT_NEGATIVE
+    ms = math.ceil(ms)
+    return TIMEOUT_NEGATIVE if ms < 0 or ms > INT64_MAX else ms

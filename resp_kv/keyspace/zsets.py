@@ -31,7 +31,7 @@ from ..commands import NOT_INTEGER, SYNTAX_ERROR, option
 from ..protocol import NULL_ARRAY, Error, Pairs
 from .db import WRONGTYPE, CommandError
 from .scan import INVALID_CURSOR, parse_cursor, scan_options
-from .numbers import INT64_MAX, INT64_MIN, NOT_FLOAT, parse_int64, parse_long_double, round_long_double
+from .numbers import INT64_MAX, INT64_MIN, NOT_FLOAT, parse_int64, timeout_ms
 from .values import LISTPACK_ENTRIES, LISTPACK_VALUE, ZSet, encoding
 
 NOT_A_RANGE_FLOAT = Error("ERR min or max is not a float")
@@ -49,8 +49,6 @@ COUNT_POSITIVE = Error("ERR count should be greater than 0")
 MUST_BE_POSITIVE = Error("ERR value is out of range, must be positive")
 OUT_OF_RANGE = Error("ERR value is out of range")
 COUNT_OUT_OF_RANGE = Error(f"ERR value is out of range, value must between {-INT64_MAX} and {INT64_MAX}")
-TIMEOUT_NOT_FLOAT = Error("ERR timeout is not a float or out of range")
-TIMEOUT_NEGATIVE = Error("ERR timeout is negative")
 
 # ZRANDMEMBER with a negative count may repeat members: it answers that many. Redis 7.0 would try
 # to answer even 2**63 - 1 of them (and run out of memory); this many at most, else OUT_OF_RANGE.
@@ -151,22 +149,6 @@ def parse_bound(raw: bytes) -> tuple[float, bool] | None:
     if parsed is None or parsed[0] != parsed[0]:
         return None
     return parsed[0], exclusive
-
-
-def timeout_ms(raw: bytes) -> int | Error:
-    """A blocking command's timeout (seconds) in ms, 0 for ever, as Redis's
-    getTimeoutFromObjectOrReply: ``(long long) ceill(seconds * 1000.0)`` in long double. What
-    is past the 64-bit range converts (on x86-64) to LLONG_MIN: "negative" too, inf included."""
-    seconds = parse_long_double(raw)
-    if seconds is None:
-        return TIMEOUT_NOT_FLOAT
-    ms = round_long_double(seconds * 1000) if seconds not in (INF, -INF) else seconds
-    if ms in (INF, -INF):
-        return TIMEOUT_NEGATIVE
-    ms = math.ceil(ms)
-    if not 0 <= ms <= INT64_MAX:
-        return TIMEOUT_NEGATIVE
-    return ms
 
 
 def scan_score(score: float, listpack: bool) -> bytes:
