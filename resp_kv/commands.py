@@ -52,14 +52,38 @@ class Command:
             if not 0 < count <= len(args) - self.numkeys_at - 1:
                 return [] if "no_mandatory_keys" in self.flags else None
             found += args[self.numkeys_at + 1 : self.numkeys_at + 1 + count]
-        if self.name == "SORT":  # SORT ... STORE <destination>
-            found += [args[i + 1] for i in range(2, len(args) - 1) if args[i].upper() == b"STORE"][-1:]
+        if self.name in STORE_OPTIONS:  # SORT ... STORE <destination>, GEORADIUS ... STORE[DIST] <destination>
+            found += stored_key(args, *STORE_OPTIONS[self.name])
         return found
 
     def info(self) -> list:
         """This command as COMMAND / COMMAND INFO describe it."""
         return [self.name.lower(), self.arity, [f for f in self.flags if f not in OUR_FLAGS], self.first_key,
                 self.last_key, self.key_step, [], [], [], []]
+
+
+# Commands whose destination key follows an option word: (where options start, the options that
+# name it, options to skip with how many arguments they take). The last destination counts.
+STORE_OPTIONS = {
+    "SORT": (2, (b"STORE",), {b"LIMIT": 2, b"GET": 1, b"BY": 1}),
+    "GEORADIUS": (5, (b"STORE", b"STOREDIST"), {}),
+    "GEORADIUSBYMEMBER": (5, (b"STORE", b"STOREDIST"), {}),
+}
+
+
+def stored_key(args: list[bytes], start: int, names: tuple[bytes, ...], skips: dict[bytes, int]) -> list[bytes]:
+    """The destination key of a request with a STORE-like option, as a list of none or one."""
+    found = []
+    i = start
+    while i < len(args):
+        word = option(args[i])
+        if word in names and i + 1 < len(args):
+            found = [args[i + 1]]
+            i += 1
+        else:
+            i += skips.get(word, 0)
+        i += 1
+    return found
 
 
 def c(name, arity, flags, method=None, keys=(0, 0, 0), numkeys_at=0) -> Command:
@@ -228,6 +252,32 @@ DATA_COMMANDS = [
     c("ZDIFF", -3, "readonly movablekeys", numkeys_at=1),
     c("ZDIFFSTORE", -4, "write denyoom movablekeys", keys=ONE_KEY, numkeys_at=2),
     c("ZSCAN", -3, "readonly", keys=ONE_KEY),
+    # bitmaps (bits.py): strings read and written as bit arrays
+    c("SETBIT", 4, "write denyoom", keys=ONE_KEY),
+    c("GETBIT", 3, "readonly fast", keys=ONE_KEY),
+    c("BITCOUNT", -2, "readonly", keys=ONE_KEY),
+    c("BITPOS", -3, "readonly", keys=ONE_KEY),
+    c("BITOP", -4, "write denyoom", keys=(2, -1, 1)),
+    c("BITFIELD", -2, "write denyoom", keys=ONE_KEY),
+    c("BITFIELD_RO", -2, "readonly fast", keys=ONE_KEY),
+    # HyperLogLog (hyperloglog.py): strings in Redis's HLL encoding
+    c("PFADD", -2, "write denyoom fast", keys=ONE_KEY),
+    c("PFCOUNT", -2, "readonly", keys=ALL_KEYS),
+    c("PFMERGE", -2, "write denyoom", keys=ALL_KEYS),
+    # geospatial indexes (geo.py): sorted sets scored by geohash
+    c("GEOADD", -5, "write denyoom", keys=ONE_KEY),
+    c("GEODIST", -4, "readonly", keys=ONE_KEY),
+    c("GEOHASH", -2, "readonly", keys=ONE_KEY),
+    c("GEOPOS", -2, "readonly", keys=ONE_KEY),
+    c("GEORADIUS", -6, "write denyoom movablekeys", keys=ONE_KEY),
+    c("GEORADIUSBYMEMBER", -5, "write denyoom movablekeys", keys=ONE_KEY),
+    c("GEORADIUS_RO", -6, "readonly", keys=ONE_KEY),
+    c("GEORADIUSBYMEMBER_RO", -5, "readonly", keys=ONE_KEY),
+    c("GEOSEARCH", -7, "readonly", keys=ONE_KEY),
+    c("GEOSEARCHSTORE", -8, "write denyoom", keys=TWO_KEYS),
+    # serialized values (dumps.py): Redis's DUMP payloads
+    c("DUMP", 2, "readonly", keys=ONE_KEY),
+    c("RESTORE", -4, "write denyoom", keys=ONE_KEY),
     # sorting (sort.py)
     c("SORT", -2, "write denyoom movablekeys", keys=ONE_KEY),
     c("SORT_RO", -2, "readonly movablekeys", keys=ONE_KEY),

@@ -35,7 +35,7 @@ from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import BIG, NULL_ARRAY, OK, OK_REPLY, Error, encode
 from .pubsub import IN_SUBSCRIBE_MODE, PubSub, not_in_subscribe_mode
 from .respserver import Deferred, RespServer, may_run
-from .store import internal_error, session_id
+from .store import Store, internal_error, session_id
 from .transactions import (
     DISCARD_WITHOUT_MULTI, EXEC_WITHOUT_MULTI, IMMEDIATE, NESTED, QUEUED, WATCH_IN_MULTI, Transaction, exec_abort,
 )
@@ -122,7 +122,8 @@ class Node:
     def __init__(self, settings: Settings):
         self.admin = AdminCommands(self)
         self.auth = PeerAuth(settings.cluster_secret)
-        commands = (DATA_COMMANDS + [ONCE, SESSION] + TRANSACTION_COMMANDS + PUBSUB_COMMANDS + ADMIN_COMMANDS
+        served = [cmd for cmd in DATA_COMMANDS if hasattr(Store, cmd.method)]  # COMMAND lists no others
+        commands = (served + [ONCE, SESSION] + TRANSACTION_COMMANDS + PUBSUB_COMMANDS + ADMIN_COMMANDS
                     + PEER_COMMANDS + REPLICATION_COMMANDS)
         self.pubsub = PubSub(serving=lambda: self.replica.serving, readonly_error=lambda: self.replica.readonly_error(),
                              clock=time.monotonic)
