@@ -41,6 +41,7 @@ class AdminCommands:
             "Clients": {"connected_clients": len(node.server.connections), "blocked_clients": len(node.blocking),
                         "pubsub_clients": sum(conn.pubsub is not None for conn in node.server.connections.values())},
             "Stats": {"total_commands_processed": sum(c.commands for c in node.server.connections.values()),
+                      "total_error_replies": node.command_stats.total_errors(),
                       **node.stats, **r.stats,
                       "expired_keys": store.expired_keys,
                       "exactly_once_clients": len(sessions),
@@ -55,6 +56,8 @@ class AdminCommands:
                 "unacknowledged_batches": len(r.unacked),
             },
             "Keyspace": {f"db{db.index}": keyspace_line(db, int(time.time() * 1000)) for db in store.dbs if db.data},
+            "Commandstats": node.command_stats.commandstats(),
+            "Errorstats": node.command_stats.errorstats(),
         }
         return format_info(sections, args[1:])
 
@@ -91,6 +94,7 @@ class AdminCommands:
             for stats in (node.stats, node.replica.stats):
                 for key in stats:
                     stats[key] = 0
+            node.command_stats.reset()
             return OK
         if sub in (b"GET", b"SET"):
             return Error(f"ERR CONFIG {sub.decode()} is not supported for these arguments")

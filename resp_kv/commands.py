@@ -6,17 +6,21 @@ and answers the questions every request asks first: is the command known, is its
 This module decides nothing about what a command does.
 
 Arity follows Redis: ``n`` means exactly ``n`` words including the name, ``-n`` at least ``n``.
-Flags: ``write`` and ``readonly`` mark data commands (served by the primary only and replicated);
-``admin`` and ``connection`` are answered locally by any server; ``no-auth`` commands need no
-client password (the cluster's own commands are guarded by the cluster secret instead).
+Flags are Redis's own, as COMMAND shows them (``no_auth``: no client password needed; the
+cluster's own commands are guarded by the cluster secret instead), plus two of ours that COMMAND
+does not show: ``connection`` (a connection's setting, answered by any server) and ``internal``.
+What COMMAND INFO says beyond that (ACL categories, tips, key specs, subcommands) is Redis's,
+read from ``redis_commands.json``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from . import pbwire
-from .protocol import Error, c_string
+from . import keyspecs, pbwire
+from .protocol import Error, OrderedSet, Status, c_string
 
 
 OUR_FLAGS = frozenset({"connection", "internal"})  # ours, not Redis's: COMMAND does not show them
@@ -35,13 +39,19 @@ class Command:
 
     @property
     def needs_auth(self) -> bool:
-        return "no-auth" not in self.flags
+        return "no_auth" not in self.flags
 
     def arity_ok(self, argc: int) -> bool:
         return argc == self.arity if self.arity > 0 else argc >= -self.arity
 
-    def keys(self, args: list[bytes]) -> list[bytes] | None:
-        """The key arguments of a request for this command (None: its arguments do not say)."""
+    def keys(self, args: list[bytes]) -> list[bytes]:
+        """The key arguments of a request for this command, found as COMMAND GETKEYS finds them:
+        by Redis's key specs where they can tell, else by the command's own rule."""
+        specs = self.key_specs()
+        if specs and keyspecs.usable(specs):
+            found = keyspecs.keys_by_specs(specs, args)
+            if found is not None:
+                return found
         found = []
         if self.first_key:
             last = len(args) + self.last_key if self.last_key < 0 else self.last_key
@@ -50,38 +60,87 @@ class Command:
             raw = args[self.numkeys_at]
             count = int(raw) if raw.isdigit() and len(raw) < 10 else 0
             if not 0 < count <= len(args) - self.numkeys_at - 1:
-                return [] if "no_mandatory_keys" in self.flags else None
+                return []
             found += args[self.numkeys_at + 1 : self.numkeys_at + 1 + count]
-        if self.name in STORE_OPTIONS:  # SORT ... STORE <destination>, GEORADIUS ... STORE[DIST] <destination>
-            found += stored_key(args, *STORE_OPTIONS[self.name])
+        if self.name == "SORT":
+            found += sort_store_key(args)
         return found
 
+    def has_keys(self) -> bool:
+        """Whether requests for this command can name keys at all."""
+        specs = self.key_specs()
+        return any("not_key" not in spec["flags"] for spec in specs) if specs else bool(self.first_key)
+
+    def key_specs(self) -> list[dict]:
+        name, _, sub = self.name.lower().partition("|")
+        details = REDIS_DETAILS.get(name)
+        if details and sub:
+            details = SUBCOMMANDS[name][sub.encode()][6]
+        return details["key_specs"] if details else []
+
     def info(self) -> list:
-        """This command as COMMAND / COMMAND INFO describe it."""
-        return [self.name.lower(), self.arity, [f for f in self.flags if f not in OUR_FLAGS], self.first_key,
-                self.last_key, self.key_step, [], [], [], []]
+        """This command as COMMAND / COMMAND INFO describe it: Redis's ACL categories, tips, key
+        specs and subcommands with it (none for a command of ours)."""
+        flags = OrderedSet(Status(f) for f in self.flags if f not in OUR_FLAGS)
+        head = [self.name.lower(), self.arity, flags, self.first_key, self.last_key, self.key_step]
+        return head + redis_details(self.name.lower())
+
+    def subcommands(self) -> dict:
+        """The subcommands Redis gives this command, by lower-case name (empty: it has none)."""
+        return SUBCOMMANDS.get(self.name.lower(), {})
+
+    def subcommand(self, word: bytes) -> Command | None:
+        """One of its subcommands as a command of its own (``OBJECT|ENCODING``), or None."""
+        sub = self.subcommands().get(word.lower())
+        if sub is None:
+            return None
+        return Command(sub[0].upper(), sub[1], tuple(sub[2]), "", *sub[3:6])
 
 
-# Commands whose destination key follows an option word: (where options start, the options that
-# name it, options to skip with how many arguments they take). The last destination counts.
-STORE_OPTIONS = {
-    "SORT": (2, (b"STORE",), {b"LIMIT": 2, b"GET": 1, b"BY": 1}),
-    "GEORADIUS": (5, (b"STORE", b"STOREDIST"), {}),
-    "GEORADIUSBYMEMBER": (5, (b"STORE", b"STOREDIST"), {}),
-}
+# Redis's COMMAND INFO fields 7-10 for its commands (tools/redis_commands.py writes the file).
+REDIS_DETAILS = json.loads((Path(__file__).parent / "redis_commands.json").read_text())
+# Container command -> its subcommands (lower case) -> the subcommand's own table entry.
+SUBCOMMANDS = {name: {sub[0].partition("|")[2].encode(): sub for sub in details["subcommands"]}
+               for name, details in REDIS_DETAILS.items() if details["subcommands"]}
 
 
-def stored_key(args: list[bytes], start: int, names: tuple[bytes, ...], skips: dict[bytes, int]) -> list[bytes]:
-    """The destination key of a request with a STORE-like option, as a list of none or one."""
+def redis_details(name: str) -> list:
+    """COMMAND INFO's ACL categories, tips, key specs and subcommands, in Redis's reply types."""
+    details = REDIS_DETAILS.get(name)
+    if details is None:
+        return [OrderedSet(), OrderedSet(), OrderedSet(), OrderedSet()]
+    # (Redis answers an empty set, or an array of them.)
+    subcommands = [[sub[0], sub[1], OrderedSet(map(Status, sub[2])), *sub[3:6], *_details(sub[6]), OrderedSet()]
+                   for sub in details["subcommands"]]
+    return [*_details(details), subcommands or OrderedSet()]
+
+
+def _details(details: dict) -> list:
+    return [OrderedSet(map(Status, details["acl"])), OrderedSet(details["tips"]),
+            OrderedSet(_key_spec(spec) for spec in details["key_specs"])]
+
+
+def _key_spec(spec: dict) -> dict:
+    """A key spec's map: its flags a set of statuses, the rest strings, numbers and maps."""
+    return {k: OrderedSet(map(Status, v)) if k == "flags" else _key_spec(v) if isinstance(v, dict) else v
+            for k, v in spec.items()}
+
+
+# SORT's options that take arguments (how many), between the key and a STORE option.
+SORT_SKIPS = {b"LIMIT": 2, b"GET": 1, b"BY": 1}
+
+
+def sort_store_key(args: list[bytes]) -> list[bytes]:
+    """SORT's destination key (its last STORE option's), as a list of none or one."""
     found = []
-    i = start
+    i = 2
     while i < len(args):
         word = option(args[i])
-        if word in names and i + 1 < len(args):
+        if word == b"STORE" and i + 1 < len(args):
             found = [args[i + 1]]
             i += 1
         else:
-            i += skips.get(word, 0)
+            i += SORT_SKIPS.get(word, 0)
         i += 1
     return found
 
@@ -96,14 +155,14 @@ ALL_KEYS = (1, -1, 1)
 
 # Answered by every RESP server of the project (pbd and viewd alike).
 CONNECTION_COMMANDS = [
-    c("AUTH", -2, "connection fast no-auth"),
+    c("AUTH", -2, "connection noscript loading stale fast no_auth allow_busy"),
     c("PING", -1, "connection fast"),
-    c("ECHO", 2, "connection fast"),
-    c("QUIT", -1, "connection fast no-auth"),
-    c("HELLO", -1, "connection fast no-auth"),
+    c("ECHO", 2, "connection loading stale fast"),
+    c("QUIT", -1, "connection noscript loading stale fast no_auth allow_busy"),
+    c("HELLO", -1, "connection noscript loading stale fast no_auth allow_busy"),
     c("CLIENT", -2, "connection"),
-    c("SELECT", 2, "connection fast"),  # viewd's; pbd's is among the data commands
-    c("COMMAND", -1, "connection"),
+    c("SELECT", 2, "connection loading stale fast"),  # viewd's; pbd's is among the data commands
+    c("COMMAND", -1, "connection loading stale"),
 ]
 
 # The key/value store's data commands: store methods (resp_kv/keyspace/), replicated in order.
@@ -300,11 +359,11 @@ DATA_COMMANDS = [
 
 # A connection's transaction (transactions.py), served by the node.
 TRANSACTION_COMMANDS = [
-    c("MULTI", 1, "noscript loading stale fast allow-busy"),
-    c("EXEC", 1, "noscript loading stale skip-slowlog"),
-    c("DISCARD", 1, "noscript loading stale fast allow-busy"),
-    c("WATCH", -2, "noscript loading stale fast allow-busy", keys=ALL_KEYS),
-    c("UNWATCH", 1, "noscript loading stale fast allow-busy"),
+    c("MULTI", 1, "noscript loading stale fast allow_busy"),
+    c("EXEC", 1, "noscript loading stale skip_slowlog"),
+    c("DISCARD", 1, "noscript loading stale fast allow_busy"),
+    c("WATCH", -2, "noscript loading stale fast allow_busy", keys=ALL_KEYS),
+    c("UNWATCH", 1, "noscript loading stale fast allow_busy"),
 ]
 
 # Publish/subscribe (pubsub.py), served by the node: messages are not data (not replicated).
@@ -327,21 +386,21 @@ SESSION = c("KV.SESSION", 1, "connection fast")
 
 # The cluster's own channel: a connection proves the cluster secret (peerauth.py).
 PEER_COMMANDS = [
-    c("PEER.CHALLENGE", 1, "connection fast no-auth", "cmd_peer_challenge"),  # -> a nonce
-    c("PEER.PROVE", 4, "connection fast no-auth", "cmd_peer_prove"),  # PEER.PROVE <id> <nonce> <mac> -> the server's mac
+    c("PEER.CHALLENGE", 1, "connection fast no_auth", "cmd_peer_challenge"),  # -> a nonce
+    c("PEER.PROVE", 4, "connection fast no_auth", "cmd_peer_prove"),  # PEER.PROVE <id> <nonce> <mac> -> the server's mac
 ]
 
 # The internal channel from a primary into its backup (the conversation is in pbwire.py).
-REPLICATION_COMMANDS = [c(name.decode(), arity, "internal no-auth", "cmd_pb") for name, arity in pbwire.ARITY.items()]
+REPLICATION_COMMANDS = [c(name.decode(), arity, "internal no_auth", "cmd_pb") for name, arity in pbwire.ARITY.items()]
 
 # pbd's administrative commands: answered locally from the server's own state.
 ADMIN_COMMANDS = [
-    c("INFO", -1, "admin"),
-    c("ROLE", 1, "admin fast"),
-    c("CONFIG", -2, "admin"),
-    c("WAIT", 3, "admin"),
-    c("DEBUG", -2, "admin"),  # DEBUG DIGEST: a fingerprint of the data, to compare two servers
-    c("TIME", 1, "random loading stale fast"),
+    c("INFO", -1, "loading stale"),
+    c("ROLE", 1, "noscript loading stale fast"),
+    c("CONFIG", -2, ""),
+    c("WAIT", 3, "noscript"),
+    c("DEBUG", -2, "admin noscript loading stale"),  # DEBUG DIGEST: a fingerprint of the data, to compare two servers
+    c("TIME", 1, "loading stale fast"),
 ]
 
 

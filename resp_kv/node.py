@@ -22,6 +22,7 @@ from . import pbwire
 from . import replication as rp
 from .admin import AdminCommands
 from .blocking import MAY_BLOCK, Blocking, Waiter
+from .cmdstats import stat_name
 from .commands import (
     ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, PUBSUB_COMMANDS, REPLICATION_COMMANDS, SESSION,
     TRANSACTION_COMMANDS, wrong_arity,
@@ -98,6 +99,7 @@ class RunningScript:
     args: list[bytes]
     db: int
     future: concurrent.futures.Future
+    started_ns: int  # time.perf_counter_ns() when it began
     held: list = field(default_factory=list)  # connections whose commands wait for it
     busy: bool = False  # past BUSY_REPLY_THRESHOLD: other clients get BUSY
     busy_timer: object = None
@@ -131,6 +133,7 @@ class Node:
                                  role=lambda: "master" if self.replica.serving else "replica",
                                  execute=self.execute, execute_chunk=self.execute_chunk, closed=self.connection_closed,
                                  limits=settings.limits, password=settings.requirepass)
+        self.command_stats = self.server.command_stats
         self.settings = settings
         self.me = settings.advertise
         self.replica = rp.Replica(self.me, link_timeout=settings.link_timeout)
@@ -297,6 +300,9 @@ class Node:
         db = conn.db
         store.db = store.dbs[db]
         runners = store.runners
+        stats = self.command_stats
+        started = time.perf_counter_ns()
+        counted = []  # the data commands that ran (INFO commandstats)
         out = []
         append = out.append
         data_commands = 0
@@ -324,6 +330,9 @@ class Node:
                             reply = exc.reply
                         except Exception as exc:  # noqa: BLE001 - a bug: answered, and the same on the backup
                             reply = internal_error(runner[2], exc)
+                    counted.append(args)
+                    if reply.__class__ is Error:
+                        stats.failed(stat_name(runner[2], args), reply)
                     data_commands += 1
                     if store.effects is not None:  # a random pick: the backup runs its effect instead
                         if forward is None:
@@ -355,6 +364,8 @@ class Node:
                 requests, raw = requests[:ran], None
                 break
         self.stats["data_commands"] += data_commands
+        if counted:
+            stats.ran(counted, runners, time.perf_counter_ns() - started)
         # A SELECT among them; while a long script runs, its thread has the store (and its db).
         conn.db = store.db.index if self.script is None else self.script.db
         replies = out if large else b"".join(out)
@@ -407,13 +418,16 @@ class Node:
         if not is_script(args):
             return store.call(runner, args)
         db = store.db.index  # (the script may SELECT in its thread)
+        started = time.perf_counter_ns()
         future = self.scripts.submit(store.call, runner, args)
         try:  # the usual script is done at once; the loop waits for it (the store is the script's)
-            return future.result(timeout=SCRIPT_INLINE_SECONDS)
+            reply = future.result(timeout=SCRIPT_INLINE_SECONDS)
+            self._count_script_calls()
+            return reply
         except concurrent.futures.TimeoutError:
             pass
         # A long one: the loop goes on (viewd's pings, SCRIPT KILL), holding everyone's commands.
-        self.script = RunningScript(conn, args, db, future)
+        self.script = RunningScript(conn, args, db, future, started)
         conn.blocked = self.script
         if rest:
             conn.pending.extendleft(reversed(rest))
@@ -471,7 +485,8 @@ class Node:
             reply = script.future.result()
         except Exception as exc:  # noqa: BLE001 - a bug: answered, and the same on the backup
             reply = internal_error("EVAL", exc)
-        self._answer_later(conn, script.args, reply, script.db)
+        self._count_script_calls()
+        self._answer_later(conn, script.args, reply, script.db, time.perf_counter_ns() - script.started_ns)
         for waiting in [conn, *script.held]:
             waiting.blocked = None
             if not waiting.closing:
@@ -479,6 +494,13 @@ class Node:
         if self.blocking.ready:
             self._serve_blocked()
 
+
+    def _count_script_calls(self) -> None:
+        """INFO commandstats counts what a script ran with redis.call, as Redis does."""
+        calls = self.keeper.store.script_calls
+        for name, args, nanoseconds, reply in calls:
+            self.command_stats.call(stat_name(name, args), nanoseconds, reply)
+        calls.clear()
 
     def _block(self, conn, args: list[bytes], wait, rest: list[list[bytes]]) -> None:
         """``args`` (a blocking command with nothing to pop) waits; the requests after it wait
@@ -519,13 +541,17 @@ class Node:
                 if blocking.by_conn.get(waiter.conn.id) is not waiter or not blocking.can_serve(waiter):
                     continue
                 store.db = store.dbs[waiter.db]
-                self._answer_later(waiter.conn, waiter.args, store.run(waiter.args), waiter.db)
+                started = time.perf_counter_ns()
+                reply = store.run(waiter.args)
+                self._answer_later(waiter.conn, waiter.args, reply, waiter.db, time.perf_counter_ns() - started)
                 self._unblock(waiter)
 
-    def _answer_later(self, conn, args: list[bytes], reply, db: int) -> None:
-        """A request that ran after its chunk (a served blocking pop, a long script): its reply
-        waits for the backup to hold what it did (``args``, or the effects it left), in ``db``."""
+    def _answer_later(self, conn, args: list[bytes], reply, db: int, nanoseconds: int) -> None:
+        """A request that ran after its chunk (a served blocking pop, a long script, which took
+        ``nanoseconds``): its reply waits for the backup to hold what it did (``args``, or the
+        effects it left), in ``db``."""
         replica, store = self.replica, self.keeper.store
+        self.command_stats.call(stat_name(store.runner(args[0])[2], args), nanoseconds, reply)
         forward = [args] if store.effects is None else store.effects
         store.effects = None
         self.stats["data_commands"] += 1
@@ -553,9 +579,9 @@ class Node:
                 return self._exec_refused(conn, reply)
             return reply
         if not (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
-            return wrong_arity(runner[2])
+            return self._rejected(runner[2], wrong_arity(runner[2]))
         if not may_run(conn):
-            return NOAUTH
+            return self._rejected(runner[2], NOAUTH)
         if runner[2] == "SELECT":  # on any server, as Redis's replicas take it
             index = store.db_index(args[1])
             if index.__class__ is Error:
@@ -564,8 +590,12 @@ class Node:
             return OK
         if not self.replica.serving:
             self.stats["fenced_requests"] += 1
-            return Error(self.replica.readonly_error())
+            return self._rejected(runner[2], Error(self.replica.readonly_error()))
         raise AssertionError("a serving primary runs data commands in execute_chunk")
+
+    def _rejected(self, name: str, error: Error) -> Error:
+        self.command_stats.rejected(name, error)
+        return error
 
     # ------------------------------------------------------------------ transactions
 
@@ -612,7 +642,9 @@ class Node:
         for args in taken:
             runner = store.runner(args[0])
             if self.replica.serving and runner is not None and (len(args) == runner[0] or 0 > runner[0] >= -len(args)):
+                started = time.perf_counter_ns()
                 replies.append(store.call(runner, args))
+                self.command_stats.call(stat_name(runner[2], args), time.perf_counter_ns() - started, replies[-1])
                 if store.effects is not None:
                     ran += store.effects
                     store.effects = None

@@ -536,6 +536,12 @@ class Pairs(list):
     __slots__ = ()
 
 
+class OrderedSet(list):
+    """A set reply whose order is fixed (COMMAND INFO's flags): in RESP3 a set, in RESP2 an array."""
+
+    __slots__ = ()
+
+
 class Replies(list):
     """Several replies to one request, back to back (SUBSCRIBE a b: one per channel)."""
 
@@ -630,7 +636,7 @@ def _encode_into(out: list[bytes], value, resp3: bool) -> None:
         for key, item in value.items():
             _encode_into(out, key, resp3)
             _encode_into(out, item, resp3)
-    elif cls is set or cls is frozenset:
+    elif cls is set or cls is frozenset or cls is OrderedSet:
         out.append((b"~%d\r\n" if resp3 else b"*%d\r\n") % len(value))
         for item in value:
             _encode_into(out, item, resp3)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from .commands import (
     CONNECTION_COMMANDS, NOAUTH, SYNTAX_ERROR, Command, CommandTable, unknown_command, unknown_subcommand,
 )
+from .cmdstats import CommandStats, stat_name
 from .daemon import Limits
 from .protocol import OK, Error, ProtocolError, RequestParser, Status, encode, join_large
 
@@ -318,6 +319,7 @@ class RespServer:
                  execute_chunk: Callable | None = None, closed: Callable | None = None,
                  limits: Limits = Limits(), password: bytes | None = None):
         self.table = CommandTable(CONNECTION_COMMANDS + commands, self, *owners)
+        self.command_stats = CommandStats()
         self.limits = limits
         self.password = password  # requirepass: None means every client is the default user
         self.mode = mode  # as HELLO and INFO report it
@@ -358,15 +360,27 @@ class RespServer:
 
     def dispatch(self, conn: RespConnection, args: list[bytes]):
         """One request, served by the method its command names (or Redis's error)."""
+        stats = self.command_stats
         cmd = self.table.resolve(args)
         if cmd.__class__ is Error:
+            known = self.table.lookup(args[0])
+            if known is not None:
+                stats.rejected(known.name, cmd)
+            else:
+                stats.error(cmd)
             return cmd
         if not may_run(conn) and cmd.needs_auth:
+            stats.rejected(cmd.name, NOAUTH)
             return NOAUTH
         handler = self.table.handlers.get(cmd.name)
         if handler is None:  # in the table, but nothing here serves it
-            return unknown_command(args)
-        return handler(conn, args)
+            reply = unknown_command(args)
+            stats.error(reply)
+            return reply
+        started = time.perf_counter_ns()
+        reply = handler(conn, args)
+        stats.call(stat_name(cmd.name, args), time.perf_counter_ns() - started, reply)
+        return reply
 
     def check_password(self, user: bytes, password: bytes) -> bool:
         """Redis's default user: any password when none is configured, else that one."""
@@ -525,15 +539,17 @@ class RespServer:
             if len(args) < 4:
                 return Error("ERR wrong number of arguments for 'command|getkeys' command")
             cmd = self.table.lookup(args[2])
+            if cmd is not None and cmd.subcommands() and len(args) > 3:
+                cmd = cmd.subcommand(args[3])
             if cmd is None:
                 return Error("ERR Invalid command specified")
+            if not cmd.has_keys():
+                return Error("ERR The command has no key arguments")
             if not cmd.arity_ok(len(args) - 2):
                 return Error("ERR Invalid number of arguments specified for command")
             keys = cmd.keys(args[2:])
-            if keys is None:
-                return Error("ERR Invalid arguments specified for command")
             if not keys and "no_mandatory_keys" not in cmd.flags:
-                return Error("ERR The command has no key arguments")
+                return Error("ERR Invalid arguments specified for command")
             return keys
         return unknown_subcommand(args[1], "COMMAND")
 
@@ -545,13 +561,18 @@ def _set_client_name(conn: RespConnection, name: bytes) -> Error | None:
     return None
 
 
+NOT_DEFAULT = frozenset({"commandstats"})  # INFO sections shown only when asked for (or with "all")
+
+
 def format_info(sections: dict[str, dict[str, object]], wanted: list[bytes]) -> str:
     """INFO's text: ``# Section`` headers and ``key:value`` lines, CRLF-separated."""
     names = {w.decode("utf-8", "replace").lower() for w in wanted}
-    every = not names or names & {"all", "everything", "default"}
+    everything = names & {"all", "everything"}
+    default = not names or "default" in names
     parts = []
     for section, fields in sections.items():
-        if every or section.lower() in names:
+        name = section.lower()
+        if everything or (default and name not in NOT_DEFAULT) or name in names:
             lines = [f"# {section}"] + [f"{k}:{v}" for k, v in fields.items()]
             parts.append("\r\n".join(lines))
     return "\r\n\r\n".join(parts) + "\r\n" if parts else ""

@@ -25,7 +25,7 @@ from .core import View, ViewService
 log = logging.getLogger("viewd")
 
 VIEWD_COMMANDS = [
-    c("VIEW.PING", 3, "fast no-auth"),  # guarded by the cluster secret
+    c("VIEW.PING", 3, "fast no_auth"),  # guarded by the cluster secret
     c("VIEW.GET", 1, "fast"),
     c("SENTINEL", -2, "admin"),
     c("INFO", -1, "admin"),

@@ -346,6 +346,9 @@ class ScriptCommands:
     """Mixed into the store, which provides the keyspace (db.py), ``table`` and ``run``."""
 
     scripts = _PerStore(dict)  # sha1 hex -> body
+    # What redis.call ran since the node last took them (INFO commandstats): (name, args,
+    # nanoseconds, reply) each.
+    script_calls = _PerStore(list)
     _function_set = _PerStore(FunctionSet)
     script_run: ScriptRun | None = None  # the script running now
     function_load_timeout: float | None = 0.5  # seconds (Redis's 500 ms); None: no limit
@@ -496,7 +499,9 @@ class ScriptCommands:
             run.wrote = True
         expired, db = self.expired_keys, self.db
         self.effects = None
+        started = time.perf_counter_ns()
         reply = self.run(argv)
+        self.script_calls.append((cmd.name, argv, time.perf_counter_ns() - started, reply))
         effects, self.effects = self.effects, None
         if effects is not None:
             run.effects += effects

@@ -21,6 +21,7 @@ Each seed runs in RESP2 and in RESP3 (HELLO 3 first). Replay one seed (a failure
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -442,28 +443,84 @@ GETKEYS_CASES = [
     ["SORT", "k", "BY", "w*", "STORE", "d"], ["SORT", "k", "GET", "x"], ["SORT_RO", "k"], ["SMOVE", "a", "b", "m"],
     ["SINTERSTORE", "d", "a", "b"], ["EVAL", "return 1", "0"], ["EVAL", "s", "2", "a", "b", "c"],
     ["EVAL", "s", "x", "a"], ["EVAL", "s", "2", "a"], ["FCALL_RO", "f", "1", "k"], ["EVALX", "x"], ["PING"], ["PING", "x"], ["GET"], ["GET", "a", "b"],
+    ["EVAL", "s", "-1"], ["EVAL", "s", "01", "a"], ["ZUNIONSTORE", "d", "0", "a"], ["SET", "k", "v", "GET"],
+    ["LCS", "a", "b"], ["SINTERCARD", "3", "a", "b"], ["ZMPOP", "2", "a", "b", "MIN"], ["BZMPOP", "1", "x", "a", "MIN"],
+    ["WATCH", "a", "b"], ["SSUBSCRIBE", "a"], ["OBJECT", "ENCODING", "k"], ["OBJECT", "HELP"], ["DEL", "a", "b", "c"],
+    ["SORT", "k", "LIMIT", "STORE", "x", "STORE"], ["SORT", "k", "get", "STORE", "STORE", "d"],
 ]
 
 
+def split_subcommands(raw: bytes) -> tuple[bytes, list[bytes]]:
+    """A container command's COMMAND INFO: everything but its subcommands, and those sorted."""
+    (entry,) = diffgen.array_items(b"*" + raw[1:]) if raw[:1] == b"*" else (None,)
+    fields = diffgen.array_items(entry)
+    last = fields[-1]
+    subcommands = diffgen.array_items(b"*" + last[1:])
+    return b"".join(fields[:-1]) + last[:last.index(b"\r\n")], sorted(subcommands)
+
+
 def test_the_command_table_and_key_positions_are_redis(oracle, shared):
-    """COMMAND INFO's name, arity, flags and key positions for every data command, and COMMAND
+    """COMMAND INFO of every command pbd serves that Redis has (arity, flags, key positions, ACL
+    categories, tips, key specs, subcommands), byte for byte in RESP2 and RESP3; and COMMAND
     GETKEYS (movable keys included), as redis-server 7.0 answers them."""
-    from resp_kv.commands import DATA_COMMANDS
+    from resp_kv.commands import ADMIN_COMMANDS, CONNECTION_COMMANDS, DATA_COMMANDS, PUBSUB_COMMANDS, TRANSACTION_COMMANDS
     from resp_kv.store import Store
 
+    served = [cmd for cmd in DATA_COMMANDS if hasattr(Store, cmd.method) and cmd.name != "PUTHASH"]
+    served += CONNECTION_COMMANDS + TRANSACTION_COMMANDS + PUBSUB_COMMANDS + ADMIN_COMMANDS
     redis, kv = RawConn(oracle.port), RawConn(shared.primary().port)
     try:
-        for cmd in (cmd for cmd in DATA_COMMANDS if hasattr(Store, cmd.method)):
-            if cmd.name == "PUTHASH":
-                continue  # ours alone
-            info = [b"COMMAND", b"INFO", cmd.name.encode()]
-            want, got = (diffgen.parse(conn.call(info))[0] for conn in (redis, kv))
-            assert want is not None, f"redis-server does not know {cmd.name}"
-            assert (want[:2], sorted(want[2]), want[3:6]) == (got[:2], sorted(got[2]), got[3:6]), cmd.name
+        for protocol in (2, 3):
+            for conn in (redis, kv):
+                conn.call([b"HELLO", b"%d" % protocol])
+            for cmd in served:
+                info = [b"COMMAND", b"INFO", cmd.name.encode()]
+                want, got = redis.call(info), kv.call(info)
+                if cmd.subcommands():  # Redis lists them in its hash table's order: any order
+                    want, got = (split_subcommands(raw) for raw in (want, got))
+                assert want == got, f"COMMAND INFO {cmd.name} (RESP{protocol}):\n{want!r}\n{got!r}"
         for case in GETKEYS_CASES:
             request = [b"COMMAND", b"GETKEYS", *(w.encode() for w in case)]
             want, got = redis.call(request), kv.call(request)
             assert want == got, f"COMMAND GETKEYS {' '.join(case)}: redis-server {want!r}, resp-kv {got!r}"
+    finally:
+        redis.close()
+        kv.close()
+
+
+STATS_REQUESTS = [
+    ["SET", "k", "1"], ["GET", "k"], ["GET", "k"], ["INCR", "k"], ["HSET", "k", "f", "v"], ["GET"], ["GET", "a", "b"],
+    ["LPUSH", "l", "x"], ["LPOP", "l"], ["LPOP", "l", "x"], ["OBJECT", "ENCODING", "k"], ["OBJECT", "FOO"],
+    ["CLIENT", "ID"], ["PING"], ["ECHO"], ["NOSUCH", "x"], ["MULTI"], ["SET", "m", "1"], ["INCR", "k"], ["EXEC"],
+    ["EVAL", "return redis.call('GET', KEYS[1])", "1", "k"], ["SCRIPT", "FLUSH"],
+]
+
+
+def stats_lines(info: bytes) -> list[str]:
+    """INFO commandstats and errorstats without timings (which no two servers share)."""
+    lines = []
+    for line in info.decode().split("\r\n"):
+        if line.startswith("cmdstat_"):
+            name, _, fields = line.partition(":")
+            lines.append(name + ":" + ",".join(f for f in fields.split(",") if not f.startswith("usec")))
+        elif line.startswith("errorstat_"):
+            lines.append(line)
+    return sorted(lines)
+
+
+def test_command_and_error_statistics_count_as_redis(oracle, shared):
+    """INFO commandstats (calls, rejected and failed calls, subcommands by name) and errorstats
+    after the same requests as redis-server 7.0, timings aside."""
+    redis, kv = RawConn(oracle.port), RawConn(shared.primary().port)
+    try:
+        for conn in (redis, kv):
+            conn.call([b"FLUSHALL"])
+            conn.call([b"CONFIG", b"RESETSTAT"])
+            for request in STATS_REQUESTS:
+                conn.call([w.encode() for w in request])
+        info = [b"INFO", b"commandstats", b"errorstats"]
+        want, got = (stats_lines(diffgen.parse(conn.call(info))) for conn in (redis, kv))
+        assert want == got, "\n".join(f"{a:70} {b}" for a, b in itertools.zip_longest(want, got, fillvalue=""))
     finally:
         redis.close()
         kv.close()

@@ -1,0 +1,109 @@
+"""INFO's commandstats and errorstats: how often each command ran, how long it took, how often it
+was refused or failed, and how many error replies went out by error code; as Redis counts them.
+
+A command is ``rejected`` when it is refused before it runs (wrong arity, NOAUTH, READONLY) and
+``failed`` when it ran and answered an error. The hot path times a chunk of pipelined data
+commands as a whole and gives each command an equal share (exact for one request per chunk, the
+usual case); everything else is timed one command at a time.
+"""
+
+from __future__ import annotations
+
+from .commands import SUBCOMMANDS
+from .protocol import Error
+
+CALLS, NANOSECONDS, REJECTED, FAILED = range(4)
+MAX_ERROR_CODES = 128  # as Redis: past this many distinct codes, new ones count as nothing
+
+
+CONTAINERS = frozenset(name.upper() for name in SUBCOMMANDS)
+UNSAFE = str.maketrans("#:\r\n", "____")  # INFO's own characters, not allowed in a name
+
+
+def error_code(error: Error) -> str:
+    """The code errorstats files an error under: its first word (within 32 characters), else ERR."""
+    text = str(error)[:32]
+    space = text.find(" ")
+    return text[:space].translate(UNSAFE) if space > 0 else "ERR"
+
+
+def stat_name(name: str, args: list[bytes]) -> str | None:
+    """What commandstats counts a request under: ``NAME``, or ``NAME|SUB`` for a subcommand
+    (None for an unknown one, which Redis counts nowhere but in errorstats)."""
+    if name not in CONTAINERS:
+        return name
+    sub = args[1].lower() if len(args) > 1 else b""
+    return f"{name}|{sub.decode()}" if sub in SUBCOMMANDS[name.lower()] else None
+
+
+class CommandStats:
+    """Counters per command name (upper case; ``NAME|SUB`` for a subcommand) and per error code."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, list[int]] = {}
+        self.errors: dict[str, int] = {}
+
+    def _cell(self, name: str) -> list[int]:
+        cell = self.commands.get(name)
+        if cell is None:
+            cell = self.commands[name] = [0, 0, 0, 0]
+        return cell
+
+    def ran(self, requests: list[list[bytes]], runners: dict, nanoseconds: int) -> None:
+        """A chunk's data commands (found in ``runners``) ran in ``nanoseconds`` together: each
+        gets an equal share."""
+        share = nanoseconds // len(requests)
+        commands = self.commands
+        for args in requests:
+            name = runners[args[0]][2]
+            if name in CONTAINERS:
+                name = stat_name(name, args)
+                if name is None:
+                    continue
+            cell = commands.get(name) or self._cell(name)
+            cell[CALLS] += 1
+            cell[NANOSECONDS] += share
+
+    def call(self, name: str | None, nanoseconds: int, reply) -> None:
+        """One command ran (and answered ``reply``); None names nothing to count it under."""
+        if name is not None:
+            cell = self._cell(name)
+            cell[CALLS] += 1
+            cell[NANOSECONDS] += nanoseconds
+        if reply.__class__ is Error:
+            self.failed(name, reply)
+
+    def failed(self, name: str | None, error: Error) -> None:
+        if name is not None:
+            self._cell(name)[FAILED] += 1
+        self.error(error)
+
+    def rejected(self, name: str, error: Error) -> None:
+        self._cell(name)[REJECTED] += 1
+        self.error(error)
+
+    def error(self, error: Error) -> None:
+        """An error reply that went out (errorstats; total_error_replies)."""
+        code = error_code(error)
+        if code in self.errors or len(self.errors) < MAX_ERROR_CODES:
+            self.errors[code] = self.errors.get(code, 0) + 1
+
+    def reset(self) -> None:
+        self.commands.clear()
+        self.errors.clear()
+
+    def total_errors(self) -> int:
+        return sum(self.errors.values())
+
+    def commandstats(self) -> dict[str, str]:
+        """INFO commandstats' fields, in Redis's wording."""
+        out = {}
+        for name, (calls, ns, rejected, failed) in sorted(self.commands.items()):
+            usec = ns // 1000
+            per_call = usec / calls if calls else 0.0
+            out[f"cmdstat_{name.lower()}"] = (f"calls={calls},usec={usec},usec_per_call={per_call:.2f},"
+                                              f"rejected_calls={rejected},failed_calls={failed}")
+        return out
+
+    def errorstats(self) -> dict[str, str]:
+        return {f"errorstat_{code}": f"count={count}" for code, count in sorted(self.errors.items())}
