@@ -20,10 +20,11 @@ import random
 from itertools import islice
 
 from ..commands import NOT_INTEGER, SYNTAX_ERROR, option
-from ..protocol import Error
+from ..protocol import Error, OrderedSet
 from .db import WRONGTYPE, CommandError
 from .numbers import INT64_MIN, parse_int64
 from .scan import INVALID_CURSOR, parse_cursor, scan_options
+from .values import intset_order
 
 NOT_POSITIVE = Error("ERR value is out of range, must be positive")
 SRANDMEMBER_RANGE = Error("ERR value is out of range, value must between -9223372036854775807 and "
@@ -43,6 +44,13 @@ def random_members(members: set, count: int, distinct: bool) -> list[bytes]:
     then). (From a list copy: in CPython, faster than skipping through the set to positions.)"""
     pool = list(members)
     return random.sample(pool, count) if distinct else random.choices(pool, k=count)
+
+
+def in_order(members: set) -> set | OrderedSet:
+    """A set reply in Redis's order where it has one: an intset's members ascending (Redis reads
+    an intset, or builds its SUNION/SDIFF result as one, in order); else in any order (a copy)."""
+    order = intset_order(members)
+    return OrderedSet(order) if order else set(members)
 
 
 class SetCommands:
@@ -89,7 +97,7 @@ class SetCommands:
 
     def cmd_smembers(self, args):
         members = self.typed(args[1], set)
-        return set() if members is None else set(members)
+        return set() if members is None else in_order(members)
 
     def cmd_smove(self, args):
         src, dst, member = args[1], args[2], args[3]
@@ -206,19 +214,19 @@ class SetCommands:
         return len(result)
 
     def cmd_sinter(self, args):
-        return self._sets_inter(args[1:])
+        return in_order(self._sets_inter(args[1:]))
 
     def cmd_sinterstore(self, args):
         return self._sets_store(args[1], self._sets_inter(args[2:]))
 
     def cmd_sunion(self, args):
-        return self._sets_union(args[1:])
+        return in_order(self._sets_union(args[1:]))
 
     def cmd_sunionstore(self, args):
         return self._sets_store(args[1], self._sets_union(args[2:]))
 
     def cmd_sdiff(self, args):
-        return self._sets_diff(args[1:])
+        return in_order(self._sets_diff(args[1:]))
 
     def cmd_sdiffstore(self, args):
         return self._sets_store(args[1], self._sets_diff(args[2:]))
@@ -266,8 +274,9 @@ class SetCommands:
         if options.__class__ is Error:
             return options
         count, match, _ = options
-        if cursor == 0 and len(members) <= count:  # all of it at once
-            page, following = list(members), b"0"
+        whole = intset_order(members) if cursor == 0 else None  # (Redis answers an intset at once)
+        if cursor == 0 and (len(members) <= count or whole is not None):  # all of it at once
+            page, following = whole or list(members), b"0"
         else:
             order = self.scan_orders.order(self.db.index, args[1], members, members, cursor == 0)
             following, page = order.page(cursor, count, members.__contains__)

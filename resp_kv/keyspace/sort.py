@@ -32,7 +32,7 @@ from ..commands import NOT_INTEGER, SYNTAX_ERROR
 from ..protocol import Error
 from .db import WRONGTYPE, CommandError
 from .numbers import parse_int64
-from .values import INTSET_ENTRIES, ZSet, integer_string
+from .values import ZSet, intset_order
 
 NOT_DOUBLE = Error("ERR One or more scores can't be converted into double")
 
@@ -189,21 +189,6 @@ def limit_range(offset: int, count: int, length: int) -> tuple[int, int]:
     count = min(max(count, -1), length)
     stop = length if count < 0 else min(start + count, length)
     return start, max(start, stop)
-
-
-def intset_order(members: set) -> list[bytes] | None:
-    """A set's members in Redis's intset order (ascending integers), if Redis would keep it as an
-    intset (all canonical 64-bit integers, at most 512 of them); None otherwise."""
-    if len(members) > INTSET_ENTRIES:
-        return None
-    numbers = []
-    for member in members:
-        number = integer_string(member)
-        if number is None:
-            return None
-        numbers.append((number, member))
-    numbers.sort()
-    return [member for _, member in numbers]
 
 
 class SortCommands:

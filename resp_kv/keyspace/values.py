@@ -95,6 +95,21 @@ def integer_string(value: bytes) -> int | None:
     return number if b"%d" % number == value and -2**63 <= number < 2**63 else None
 
 
+def intset_order(members: set) -> list[bytes] | None:
+    """A set's members in Redis's intset order (ascending integers), if Redis would keep it as an
+    intset (all canonical 64-bit integers, at most 512 of them); None otherwise."""
+    if len(members) > INTSET_ENTRIES:
+        return None
+    numbers = []
+    for member in members:
+        number = integer_string(member)
+        if number is None:
+            return None
+        numbers.append((number, member))
+    numbers.sort()
+    return [member for _, member in numbers]
+
+
 def encoding(value) -> str:
     """OBJECT ENCODING's answer, from what the value holds now (Redis also keeps a container's
     larger encoding once it had to take it, and a string APPEND or SETRANGE made as "raw")."""
@@ -106,8 +121,7 @@ def encoding(value) -> str:
     if kind is deque:
         return "quicklist"
     if kind is set:
-        small = len(value) <= INTSET_ENTRIES and all(integer_string(m) is not None for m in value)
-        return "intset" if small else "hashtable"
+        return "hashtable" if intset_order(value) is None else "intset"
     if kind is dict:
         small = len(value) <= LISTPACK_ENTRIES and all(
             len(f) <= LISTPACK_VALUE and len(v) <= LISTPACK_VALUE for f, v in value.items())

@@ -297,3 +297,14 @@ def test_sscan_orders_a_set_once_per_iteration_and_its_cursor_survives_a_failove
         cursor, page = run(promoted, "SSCAN", "s", cursor, "COUNT", "50")
         seen += page
     assert sorted(seen) == sorted(members)
+
+
+def test_an_intset_comes_in_ascending_order_as_redis_reads_it():
+    s = with_set("x", "10", "-3", "2", "100", "7")
+    run(s, "SADD", "y", "2", "7", "5")
+    assert run(s, "SMEMBERS", "x") == [b"-3", b"2", b"7", b"10", b"100"]
+    assert run(s, "SSCAN", "x", "0", "COUNT", "1") == [b"0", [b"-3", b"2", b"7", b"10", b"100"]]
+    assert run(s, "SUNION", "x", "y") == [b"-3", b"2", b"5", b"7", b"10", b"100"]
+    assert run(s, "SINTER", "x", "y") == [b"2", b"7"] and run(s, "SDIFF", "x", "y") == [b"-3", b"10", b"100"]
+    run(s, "SADD", "y", "a")  # not an intset any more: any order
+    assert sorted(run(s, "SMEMBERS", "y")) == [b"2", b"5", b"7", b"a"]
