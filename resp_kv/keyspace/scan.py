@@ -40,11 +40,6 @@ def parse_cursor(raw: bytes) -> int | None:
     return (-value) % 2**64 if raw[:1] == b"-" else value
 
 
-def scan_hash(name: bytes) -> int:
-    """Where an element stands in the iteration order."""
-    return zlib.crc32(name)
-
-
 def scan_options(args: list[bytes], start: int, with_type: bool = False):
     """COUNT, MATCH (and for SCAN, TYPE) from ``args[start:]``: (count, match function or None,
     type name or None), or Redis's error."""
@@ -76,10 +71,9 @@ class Order:
     __slots__ = ("of", "hashes", "names")
 
     def __init__(self, of, names):
-        ordered = sorted((scan_hash(name), name) for name in names)
         self.of = of  # the container (or database) it was taken of
-        self.hashes = [h for h, _ in ordered]
-        self.names = [name for _, name in ordered]
+        self.names = sorted(names, key=zlib.crc32)  # (no Python code per name: 1M in 0.7 s)
+        self.hashes = list(map(zlib.crc32, self.names))
 
     def page(self, cursor: int, count: int, alive) -> tuple[bytes, list[bytes]]:
         """From ``cursor``: (the next cursor, ``count`` names that are still ``alive``, with
