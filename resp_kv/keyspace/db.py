@@ -42,13 +42,12 @@ class Database:
     """One numbered database: key -> value, and key -> expiry time (ms) for keys that have one.
     Read it freely; change it through :class:`Keyspace`."""
 
-    __slots__ = ("index", "data", "expires", "scan_order")
+    __slots__ = ("index", "data", "expires")
 
     def __init__(self, index: int):
         self.index = index
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
-        self.scan_order = None  # SCAN's snapshot of the keys (scan.Order)
 
 
 class Keyspace:
@@ -62,7 +61,7 @@ class Keyspace:
         self.watchers: dict[tuple[int, bytes], set] = {}  # (db, key) -> transactions watching it
         self.frozen: set[int] = set()  # ids of the containers a snapshot being sent still holds
         self.effects: list[list[bytes]] | None = None  # what the backup runs instead of the command
-        self.scan_orders = ScanOrders()  # HSCAN, SSCAN and ZSCAN's snapshots
+        self.scan_orders = ScanOrders()  # SCAN, HSCAN, SSCAN and ZSCAN's snapshots
 
     @property
     def now_ms(self) -> int:
@@ -131,6 +130,13 @@ class Keyspace:
             self.effects = []
         self.effects += requests
 
+    def scan_page(self, key: bytes | None, names, cursor: int, count: int, alive) -> tuple[bytes, list[bytes]]:
+        """A page of an iteration over the database (``key`` None) or the container at ``key``
+        (scan.py). Cursors are each server's own, and the primary's reply is the one that counts,
+        so the backup runs nothing for it."""
+        self.replicate_as()
+        return self.scan_orders.page((self.db.index, key), names, cursor, count, alive)
+
     def expired(self, key: bytes, db: Database) -> bool:
         """Whether the key is there but its time has passed (not yet deleted)."""
         when = db.expires.get(key)
@@ -180,14 +186,12 @@ class Keyspace:
         self._touch_all(db, None)
         db.data.clear()
         db.expires.clear()
-        db.scan_order = None
 
     def swap(self, a: Database, b: Database) -> None:
         self._touch_all(a, b)
         self._touch_all(b, a)
         a.data, b.data = b.data, a.data
         a.expires, b.expires = b.expires, a.expires
-        a.scan_order = b.scan_order = None
 
     def _touch_all(self, db: Database, replaced_with: Database | None) -> None:
         """Before ``db`` is emptied (or gets ``replaced_with``'s keys): tell the watchers of its

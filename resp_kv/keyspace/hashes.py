@@ -225,6 +225,5 @@ class HashCommands:
         if len(h) <= WHOLE_SCAN:
             following, fields = b"0", h
         else:
-            order = self.scan_orders.order(self.db.index, args[1], h, h, cursor == 0)
-            following, fields = order.page(cursor, count, h.__contains__)
+            following, fields = self.scan_page(args[1], h, cursor, count, h.__contains__)
         return [following, [w for f in fields if match is None or match(f) for w in (f, h[f])]]

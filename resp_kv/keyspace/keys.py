@@ -10,7 +10,7 @@ from ..commands import SYNTAX_ERROR, unknown_subcommand
 from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
-from .scan import INVALID_CURSOR, Order, parse_cursor, scan_options
+from .scan import INVALID_CURSOR, parse_cursor, scan_options
 from .values import copy_value, encoding, refcount, type_name
 from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, invalid_expire, parse_int32, parse_int64
 
@@ -134,11 +134,9 @@ class KeyCommands:
             return options
         count, match, kind = options
         db = self.db
-        if cursor == 0 or db.scan_order is None:
-            db.scan_order = Order(db, db.data)
         now, data, expires = self.now_ms, db.data, db.expires
-        following, page = db.scan_order.page(
-            cursor, count, lambda key: key in data and expires.get(key, INT64_MAX) >= now)
+        following, page = self.scan_page(None, data, cursor, count,
+                                         lambda key: key in data and expires.get(key, INT64_MAX) >= now)
         return [following, [key for key in page
                             if (match is None or match(key)) and (kind is None or type_name(data[key]) == kind)]]
 

@@ -1,19 +1,20 @@
 """Cursor iteration, shared by SCAN, HSCAN, SSCAN and ZSCAN: how a cursor and the options are
 read, and which elements a page holds.
 
-Elements are visited in the order of a stable hash of their names (crc32, the same in every
-process, so a cursor survives a failover); the cursor is the next hash value to look at, and all
-the elements sharing a hash value go in one page. The order is a snapshot taken when an
-iteration starts (cursor 0), or when none is kept for that value: an element there throughout
-an iteration is in every snapshot taken since it began, so a full iteration returns it; one
-added later may be missed, one deleted is skipped, as Redis allows. Snapshots of a few recently
-scanned containers are kept (:class:`ScanOrders`).
+An iteration starts (cursor 0) with a snapshot of the element names, a plain copy in whatever
+order the container keeps them (a C-speed copy: a million keys in a few milliseconds, so a SCAN
+never stalls the server); a cursor names the snapshot and a position in it. An element there
+throughout an iteration is in its snapshot, so a full iteration returns it; one added later is
+missed, one deleted is skipped (each page keeps only live names), as Redis allows.
+
+Each server keeps its own snapshots, numbered from a random start, so a cursor names nothing on
+another server (or once its snapshot was dropped, the least recently used going first): then
+the iteration starts over, which returns some elements twice, as Redis allows, and misses none.
 """
 
 from __future__ import annotations
 
-import zlib
-from bisect import bisect_left
+import secrets
 from collections import OrderedDict
 
 from ..commands import NOT_INTEGER, SYNTAX_ERROR, option
@@ -66,44 +67,55 @@ def scan_options(args: list[bytes], start: int, with_type: bool = False):
 
 
 class Order:
-    """A snapshot of a container's element names, in iteration order."""
+    """One iteration's snapshot of a container's (or a database's) element names."""
 
-    __slots__ = ("of", "hashes", "names")
+    __slots__ = ("scope", "names")
 
-    def __init__(self, of, names):
-        self.of = of  # the container (or database) it was taken of
-        self.names = sorted(names, key=zlib.crc32)  # (no Python code per name: 1M in 0.7 s)
-        self.hashes = list(map(zlib.crc32, self.names))
-
-    def page(self, cursor: int, count: int, alive) -> tuple[bytes, list[bytes]]:
-        """From ``cursor``: (the next cursor, ``count`` names that are still ``alive``, with
-        every other name sharing the last one's hash)."""
-        hashes, names = self.hashes, self.names
-        at, end = bisect_left(hashes, cursor), len(names)
-        page, last = [], None
-        while at < end and (len(page) < count or hashes[at] == last):
-            last = hashes[at]
-            if alive(names[at]):
-                page.append(names[at])
-            at += 1
-        return (b"%d" % (last + 1) if at < end else b"0"), page
+    def __init__(self, scope, names):
+        self.scope = scope  # (database index, key), or (database index, None) for SCAN
+        self.names = list(names)
 
 
 class ScanOrders:
-    """The snapshots of the containers scanned most recently, by (database, key)."""
+    """The snapshots of the iterations in progress, by number; a cursor is the number and the
+    position (``number << 32 | position``), never 0."""
 
-    def __init__(self, kept: int = 16):
-        self.kept = kept
-        self.orders: OrderedDict[tuple[int, bytes], Order] = OrderedDict()
+    def __init__(self, kept: int = 16, max_names: int = 8_000_000):
+        self.kept = kept  # snapshots at most
+        self.max_names = max_names  # names in all of them at most (8 bytes of memory each)
+        self.names = 0
+        self.orders: OrderedDict[int, Order] = OrderedDict()
+        self.next_number = secrets.randbelow(2**31 - 1) + 1
 
-    def order(self, db: int, key: bytes, container, names, restart: bool) -> Order:
-        """The snapshot of ``container`` (at ``key``; its element ``names``): a new one if an
-        iteration starts (``restart``) or none is kept for it."""
-        where = (db, key)
-        order = self.orders.get(where)
-        if restart or order is None or order.of is not container:
-            order = self.orders[where] = Order(container, names)
-            if len(self.orders) > self.kept:
-                self.orders.popitem(last=False)
-        self.orders.move_to_end(where)
-        return order
+    def page(self, scope, names, cursor: int, count: int, alive) -> tuple[bytes, list[bytes]]:
+        """From ``cursor`` (0: start) over ``scope``'s ``names``: (the next cursor, up to
+        ``count`` names that are still ``alive``)."""
+        number, at = cursor >> 32, cursor & 0xFFFFFFFF
+        order = self.orders.get(number) if cursor else None
+        if order is None or order.scope != scope:
+            number = self._start(scope, names)
+            order, at = self.orders[number], 0
+        else:
+            self.orders.move_to_end(number)
+        end = min(at + count, len(order.names))
+        found = [name for name in order.names[at:end] if alive(name)]
+        if end >= len(order.names):
+            self._drop(number)
+            return b"0", found
+        return b"%d" % (number << 32 | end), found
+
+    def _start(self, scope, names) -> int:
+        """A new snapshot: its number."""
+        number = self.next_number
+        self.next_number = number % (2**31 - 1) + 1
+        self._drop(number)  # (a number from 2**31 iterations ago)
+        order = self.orders[number] = Order(scope, names)
+        self.names += len(order.names)
+        while len(self.orders) > self.kept or (self.names > self.max_names and len(self.orders) > 1):
+            self._drop(next(iter(self.orders)))
+        return number
+
+    def _drop(self, number: int) -> None:
+        order = self.orders.pop(number, None)
+        if order is not None:
+            self.names -= len(order.names)

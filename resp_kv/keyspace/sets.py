@@ -278,8 +278,7 @@ class SetCommands:
         if cursor == 0 and (len(members) <= count or whole is not None):  # all of it at once
             page, following = whole or list(members), b"0"
         else:
-            order = self.scan_orders.order(self.db.index, args[1], members, members, cursor == 0)
-            following, page = order.page(cursor, count, members.__contains__)
+            following, page = self.scan_page(args[1], members, cursor, count, members.__contains__)
         if match is not None:
             page = [member for member in page if match(member)]
         return [following, page]

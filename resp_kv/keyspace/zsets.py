@@ -906,8 +906,7 @@ class ZSetCommands:
         if listpack:
             following, members = b"0", (member for _, member in z.order)
         else:
-            order = self.scan_orders.order(self.db.index, args[1], z, scores, cursor == 0)
-            following, members = order.page(cursor, count, scores.__contains__)
+            following, members = self.scan_page(args[1], scores, cursor, count, scores.__contains__)
         return [following, [word for member in members if match is None or match(member)
                             for word in (member, scan_score(scores[member], listpack))]]
 

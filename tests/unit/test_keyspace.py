@@ -179,14 +179,32 @@ def test_a_full_scan_returns_every_key_there_throughout_while_keys_come_and_go()
         seen.update(keys)
         calls += 1
         if snapshot is None:
-            snapshot = s.db.scan_order
-        assert s.db.scan_order is snapshot  # ordered once per iteration, not at every call
+            (snapshot,) = s.scan_orders.orders.values()
+        if cursor != b"0":  # one snapshot per iteration, not one per call
+            assert list(s.scan_orders.orders.values()) == [snapshot]
         run(s, "DEL", f"go{calls}")
         run(s, "SET", f"new{calls}", "v")
         if cursor == b"0":
             break
     assert {f"stay{i}".encode() for i in range(500)} <= seen
     assert 100 <= calls <= 160  # about COUNT keys a call
+    assert not s.scan_orders.orders  # dropped at the end
+
+
+def test_a_scan_whose_snapshot_is_gone_starts_over_and_misses_nothing():
+    s = Store()
+    s.scan_orders.kept = 2
+    for i in range(100):
+        run(s, "SET", f"k{i}", "v")
+    cursor, first = run(s, "SCAN", "0", "COUNT", "10")
+    for _ in range(2):  # two other iterations push this one's snapshot out
+        run(s, "SCAN", "0", "COUNT", "10")
+    seen = list(first)
+    while cursor != b"0":
+        cursor, page = run(s, "SCAN", cursor, "COUNT", "30")
+        seen += page
+    assert set(seen) == {f"k{i}".encode() for i in range(100)} and len(seen) == 110  # the first page twice
+    assert run(s, "SCAN", "123456789", "COUNT", "1000")[0] == b"0"  # a cursor nobody issued: from the start
 
 
 def test_object_answers_encoding_and_refcount_from_the_value_as_redis_names_them():
