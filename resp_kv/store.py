@@ -28,7 +28,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from .commands import DATA_COMMANDS, ONCE, CommandTable, wrong_arity
+from .keyspace.bits import BitCommands
 from .keyspace.db import CommandError, Keyspace
+from .keyspace.dumps import DumpCommands
 from .keyspace.hashes import HashCommands
 from .keyspace.keys import KeyCommands
 from .keyspace.lists import ListCommands
@@ -157,7 +159,7 @@ def internal_error(command: str, exc: Exception) -> Error:
 
 
 class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands, ZSetCommands,
-            SortCommands, ScriptCommands):
+            SortCommands, ScriptCommands, BitCommands, DumpCommands):
     """The data (sixteen databases, with expiry), its commands, and the exactly-once table.
 
     ``runner(name)`` finds what runs a data command; ``now`` is the time the commands being run

@@ -27,6 +27,8 @@ from __future__ import annotations
 import os
 import random
 
+from diffgen_bits import BitStreams
+from diffgen_dumps import DumpStreams
 from diffgen_hashes import HashStreams
 from diffgen_lists import ListStreams
 from diffgen_scripts import ScriptStreams
@@ -138,7 +140,7 @@ def compare(cmd: Command, a: bytes, b: bytes) -> str | None:
 
 
 ALL_TYPE_STREAMS = {"hashes": HashStreams, "lists": ListStreams, "sets": SetStreams, "zsets": ZSetStreams,
-                    "sort": SortStreams, "scripts": ScriptStreams}
+                    "sort": SortStreams, "scripts": ScriptStreams, "bits": BitStreams, "dumps": DumpStreams}
 # RESP_KV_DIFF_TYPES=hashes,sets: only those types' commands join the stream (default: all).
 TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_TYPES", ",".join(ALL_TYPE_STREAMS)).split(",")
                      if t)
@@ -147,7 +149,8 @@ TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_T
 COMPARE_RULES = {name_: rule for streams in ALL_TYPE_STREAMS.values() for name_, rule in streams.COMPARE.items()}
 
 
-class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams, SortStreams, ScriptStreams):
+class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams, SortStreams, ScriptStreams, BitStreams,
+                DumpStreams):
     """One stream's worth of random commands; ``next()`` returns the next one. The string, key and
     transaction commands are here; each type's are in its mixin (diffgen_<type>.py), which lists
     them in ``FAMILIES`` (method name, weight) and its reply rules in ``COMPARE``."""

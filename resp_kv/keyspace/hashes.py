@@ -4,7 +4,7 @@
 A hash is a dict (field -> value, both bytes), in insertion order: the order of a small Redis
 hash (a listpack: a new field goes last, a changed one stays where it is, a deleted one goes).
 HRANDFIELD picks at random: the backup runs nothing for it (``replicate_as``). HSCAN returns a
-small hash whole; a larger one page by page in a stable order (see :meth:`_scan_page`).
+small hash (a listpack in Redis) whole; a larger one page by page (scan.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from itertools import islice
 from ..commands import SYNTAX_ERROR, option, wrong_arity
 from ..protocol import OK, Error, Pairs
 from .scan import INVALID_CURSOR, parse_cursor, scan_options
+from .values import encoding
 from .numbers import (
     INFINITY, INT64_MAX, INT64_MIN, NOT_FLOAT, NOT_INTEGER, add_long_doubles, format_long_double,
     parse_int64, parse_long_double,
@@ -31,10 +32,6 @@ COUNT_OUT_OF_RANGE = Error(f"ERR value is out of range, value must between {-INT
 # HRANDFIELD with a negative count may repeat fields: it answers that many. Redis 7.0 would try
 # to answer even 2**63 - 1 of them (and run out of memory); this many at most, else OUT_OF_RANGE.
 MAX_RANDOM_FIELDS = 10_000_000
-
-# HSCAN: a hash of at most this many fields comes back whole in one page (cursor 0), as Redis
-# answers a listpack; a larger one in pages, in the order of a stable hash of the fields.
-WHOLE_SCAN = 128
 
 
 class HashCommands:
@@ -222,7 +219,7 @@ class HashCommands:
         if options.__class__ is Error:
             return options
         count, match, _ = options
-        if len(h) <= WHOLE_SCAN:
+        if encoding(h) == "listpack":  # whole, at once, as Redis answers a listpack
             following, fields = b"0", h
         else:
             following, fields = self.scan_page(args[1], h, cursor, count, h.__contains__)

@@ -53,7 +53,7 @@ class PayloadError(Exception):
 # --------------------------------------------------------------------------- writing
 
 
-def _length(n: int) -> bytes:
+def rdb_length(n: int) -> bytes:
     """rdbSaveLen: 6, 14, 32 or 64 bits."""
     if n < 1 << 6:
         return bytes([n])
@@ -66,7 +66,7 @@ def _length(n: int) -> bytes:
 
 def dump_functions(codes) -> bytes:
     """FUNCTION DUMP's payload for the libraries' codes (each a whole ``#!lua name=...`` text)."""
-    body = b"".join(bytes([OPCODE_FUNCTION2]) + _length(len(code)) + code for code in codes)
+    body = b"".join(bytes([OPCODE_FUNCTION2]) + rdb_length(len(code)) + code for code in codes)
     body += struct.pack("<H", RDB_VERSION)
     return body + struct.pack("<Q", crc64(body))
 
@@ -84,7 +84,9 @@ def verify(payload: bytes) -> bool:
     return struct.unpack_from("<Q", payload, len(payload) - 8)[0] == crc64(payload[:-8])
 
 
-class _Reader:
+class RdbReader:
+    """Reads an RDB payload in order; EOFError past its end."""
+
     def __init__(self, data: bytes, end: int):
         self.data, self.pos, self.end = data, 0, end
 
@@ -166,7 +168,7 @@ def lzf_decompress(data: bytes, size: int) -> bytes | None:
 def load_functions(payload: bytes) -> list[bytes]:
     """The libraries' codes in a verified payload (``verify``), in order; PayloadError with
     Redis's reply text when it cannot be read."""
-    reader = _Reader(payload, len(payload) - 10)
+    reader = RdbReader(payload, len(payload) - 10)
     codes = []
     while reader.end - reader.pos > 0:
         try:
@@ -179,7 +181,7 @@ def load_functions(payload: bytes) -> list[bytes]:
     return codes
 
 
-def _library(reader: _Reader, kind: int) -> bytes:
+def _library(reader: RdbReader, kind: int) -> bytes:
     if kind == OPCODE_FUNCTION2:
         try:
             return reader.string()

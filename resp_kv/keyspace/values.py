@@ -83,7 +83,7 @@ def type_name(value) -> str:
 
 # Redis 7.0's defaults for its compact encodings (hash-max-listpack-entries and -value,
 # set-max-intset-entries, zset-max-listpack-entries and -value; embstr up to 44 bytes).
-LISTPACK_ENTRIES, LISTPACK_VALUE, INTSET_ENTRIES, EMBSTR_SIZE = 128, 64, 512, 44
+HASH_LISTPACK_ENTRIES, ZSET_LISTPACK_ENTRIES, LISTPACK_VALUE, INTSET_ENTRIES, EMBSTR_SIZE = 512, 128, 64, 512, 44
 SHARED_INTEGERS = 10000  # Redis shares the objects of the integers 0..9999
 
 
@@ -123,10 +123,10 @@ def encoding(value) -> str:
     if kind is set:
         return "hashtable" if intset_order(value) is None else "intset"
     if kind is dict:
-        small = len(value) <= LISTPACK_ENTRIES and all(
+        small = len(value) <= HASH_LISTPACK_ENTRIES and all(
             len(f) <= LISTPACK_VALUE and len(v) <= LISTPACK_VALUE for f, v in value.items())
         return "listpack" if small else "hashtable"
-    small = len(value) <= LISTPACK_ENTRIES and all(len(m) <= LISTPACK_VALUE for m in value.scores)
+    small = len(value) <= ZSET_LISTPACK_ENTRIES and all(len(m) <= LISTPACK_VALUE for m in value.scores)
     return "listpack" if small else "skiplist"
 
 

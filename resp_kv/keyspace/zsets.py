@@ -32,7 +32,7 @@ from ..protocol import NULL_ARRAY, Error, Pairs
 from .db import WRONGTYPE, CommandError
 from .scan import INVALID_CURSOR, parse_cursor, scan_options
 from .numbers import INT64_MAX, INT64_MIN, NOT_FLOAT, parse_int64, timeout_ms
-from .values import LISTPACK_ENTRIES, LISTPACK_VALUE, ZSet, encoding
+from .values import ZSET_LISTPACK_ENTRIES, LISTPACK_VALUE, ZSet, encoding
 
 NOT_A_RANGE_FLOAT = Error("ERR min or max is not a float")
 NOT_A_LEX_RANGE = Error("ERR min or max not valid string range item")
@@ -322,7 +322,7 @@ def rank_slice(n: int, start: int, end: int) -> tuple[int, int]:
 def _listpack(z: ZSet, member: bytes) -> bool:
     """Whether ``z`` is (taken to be) a listpack once ``member`` is in it."""
     size = len(z) + (member not in z.scores)
-    return (size <= LISTPACK_ENTRIES and len(member) <= LISTPACK_VALUE
+    return (size <= ZSET_LISTPACK_ENTRIES and len(member) <= LISTPACK_VALUE
             and all(len(m) <= LISTPACK_VALUE for m in z.scores))
 
 
@@ -337,10 +337,10 @@ def new_zset(scores: dict, listpack: bool | None = None) -> ZSet:
     """A sorted set holding ``scores`` (member -> score, in the order they were added). As a
     listpack (None: if it is small enough) it stores -0 as 0, up to where it grows too large."""
     if listpack is None:
-        listpack = len(scores) <= LISTPACK_ENTRIES and all(len(m) <= LISTPACK_VALUE for m in scores)
+        listpack = len(scores) <= ZSET_LISTPACK_ENTRIES and all(len(m) <= LISTPACK_VALUE for m in scores)
     if listpack:
         for i, (member, score) in enumerate(scores.items()):
-            if i >= LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE:
+            if i >= ZSET_LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE:
                 break
             if score == 0:
                 scores[member] = 0.0
@@ -680,7 +680,7 @@ class ZSetCommands:
             self.delete(dst)
             return 0
         scores = {member: score for score, member in pairs}
-        self.store(dst, new_zset(scores, listpack=kind is not RANK or len(pairs) <= LISTPACK_ENTRIES))
+        self.store(dst, new_zset(scores, listpack=kind is not RANK or len(pairs) <= ZSET_LISTPACK_ENTRIES))
         return len(pairs)
 
     # ------------------------------------------------------------------ popping
