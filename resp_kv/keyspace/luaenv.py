@@ -35,7 +35,7 @@ import re
 
 from lupa import luajit21
 
-from ..protocol import NULL_ARRAY, BigNumber, Error, Pairs, Status, Verbatim
+from ..protocol import NULL_ARRAY, BigNumber, Error, OrderedSet, Pairs, Status, Verbatim
 
 log = logging.getLogger("pbd.scripts")
 lua_type = luajit21.lua_type
@@ -1057,7 +1057,7 @@ def _hashable(value):
     cls = value.__class__
     if cls is list:
         return tuple(_hashable(v) for v in value)
-    if cls is dict or cls is set:
+    if cls is dict or cls is set or cls is OrderedSet:
         return tuple(_hashable(v) for v in (value.items() if cls is dict else value))
     if cls is tuple:
         return tuple(_hashable(v) for v in value)
@@ -1090,7 +1090,7 @@ def _plain(reply, resp3: bool):
         if resp3:
             return {b"map": {_plain(k, resp3): _plain(v, resp3) for k, v in reply.items()}}
         return [_plain(x, resp3) for pair in reply.items() for x in pair]
-    if cls is set or cls is frozenset:
+    if cls is set or cls is frozenset or cls is OrderedSet:
         if resp3:
             return {b"set": {_plain(m, resp3): True for m in reply}}
         return [_plain(m, resp3) for m in reply]

@@ -68,6 +68,9 @@ def test_redis_call_hands_replies_to_lua_in_the_scripts_resp_version():
     assert run(s, "EVAL", "return type(redis.call('get', 'nokey'))", "0") == b"boolean"
     assert run(s, "EVAL", "redis.setresp(3) return type(redis.call('get', 'nokey'))", "0") == b"nil"
     assert run(s, "EVAL", "return redis.call('type', 'h').ok", "0") == b"hash"
+    run(s, "SADD", "ints", "3", "1", "2")  # an intset: a set reply in ascending order
+    assert run(s, "EVAL", "return redis.call('smembers', 'ints')", "0") == [b"1", b"2", b"3"]
+    assert run(s, "EVAL", "redis.setresp(3) return redis.call('smembers', 'ints').set['2']", "0") == 1
     assert run(s, "EVAL", "return redis.pcall('incr', 'h').err", "0") == \
         b"WRONGTYPE Operation against a key holding the wrong kind of value"
 
