@@ -456,6 +456,20 @@ def wrong_arity(name: str) -> Error:
     return Error(f"ERR wrong number of arguments for '{name.lower()}' command")
 
 
+def subcommand_error(args: list[bytes]) -> Error | None:
+    """For a command Redis gives subcommands (OBJECT, SCRIPT, CLIENT, ...): Redis's error for an
+    unknown subcommand or a wrong number of arguments, which it answers before running the
+    command (inside MULTI, when queueing it); None for a good one, or another command."""
+    subcommands = SUBCOMMANDS.get(args[0].decode("latin-1").lower())
+    if subcommands is None or len(args) < 2:
+        return None
+    sub = subcommands.get(args[1].lower())
+    if sub is None:
+        return unknown_subcommand(args[1], args[0].decode("latin-1"))
+    arity = sub[1]
+    return None if (len(args) == arity if arity > 0 else len(args) >= -arity) else wrong_arity(sub[0])
+
+
 def unknown_subcommand(sub: bytes, name: str) -> Error:
     return Error(f"ERR unknown subcommand '{c_string(sub, 128)}'. Try {name.upper()} HELP.")
 

@@ -25,12 +25,11 @@ from .blocking import MAY_BLOCK, Blocking, Waiter
 from .cmdstats import stat_name
 from .commands import (
     ADMIN_COMMANDS, DATA_COMMANDS, NOAUTH, ONCE, PEER_COMMANDS, PUBSUB_COMMANDS, REPLICATION_COMMANDS, SESSION,
-    TRANSACTION_COMMANDS, wrong_arity,
+    TRANSACTION_COMMANDS, subcommand_error, wrong_arity,
 )
 from .daemon import OPEN_CHANNEL, TLS, Limits
 from .keeper import Keeper
 from .keyspace.db import CommandError
-from .keyspace.scripts import subcommand_error
 from .peer import Caller, Links
 from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import BIG, NULL_ARRAY, OK, OK_REPLY, Error, encode
@@ -394,7 +393,7 @@ class Node:
             cmd = self.server.table.resolve(args)
             if cmd.__class__ is Error:
                 reply = cmd
-            elif cmd.name == "PUBSUB" and (refused := self.pubsub.subcommand_error(args)) is not None:
+            elif cmd.name == "PUBSUB" and (refused := subcommand_error(args)) is not None:
                 reply = refused
             elif cmd.name not in IN_SUBSCRIBE_MODE:
                 reply = not_in_subscribe_mode(cmd.name, args)
@@ -612,7 +611,7 @@ class Node:
 
     def _queue(self, tx: Transaction, args):
         cmd = self.server.table.resolve(args)
-        if cmd.__class__ is not Error:  # (SCRIPT and FUNCTION check their subcommand when queued)
+        if cmd.__class__ is not Error:  # (a subcommand is checked when queued)
             cmd = subcommand_error(args) or cmd
         if cmd.__class__ is Error:
             tx.errored = True

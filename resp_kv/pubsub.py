@@ -14,7 +14,7 @@ the subscriptions and builds the replies and messages; the connections carry the
 
 from __future__ import annotations
 
-from .commands import unknown_subcommand
+from .commands import subcommand_error
 from .keyspace.glob import matcher
 from .protocol import Error, Push, Replies, Status, c_string, encode
 
@@ -200,18 +200,8 @@ class PubSub:
 
     # ------------------------------------------------------------------ PUBSUB
 
-    @staticmethod
-    def subcommand_error(args: list[bytes]) -> Error | None:
-        """PUBSUB's answer to an unknown subcommand or a wrong number of arguments, if it is one."""
-        arity = PUBSUB_ARITY.get(args[1].upper())
-        if arity is None:
-            return unknown_subcommand(args[1], "PUBSUB")
-        if not (len(args) == arity if arity > 0 else len(args) >= -arity):
-            return Error(f"ERR wrong number of arguments for 'pubsub|{c_string(args[1]).lower()}' command")
-        return None
-
     def cmd_pubsub(self, conn, args):
-        if (refused := self.subcommand_error(args)) is not None:
+        if (refused := subcommand_error(args)) is not None:
             return refused
         sub = args[1].upper()
         if sub == b"HELP":
@@ -229,7 +219,6 @@ class PubSub:
         return len(self.patterns)  # NUMPAT
 
 
-PUBSUB_ARITY = {b"CHANNELS": -2, b"NUMPAT": 2, b"NUMSUB": -2, b"SHARDCHANNELS": -2, b"SHARDNUMSUB": -2, b"HELP": 2}
 PUBSUB_HELP = [
     "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CHANNELS [<pattern>]",

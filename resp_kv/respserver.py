@@ -21,7 +21,8 @@ from collections import deque
 from collections.abc import Callable
 
 from .commands import (
-    CONNECTION_COMMANDS, NOAUTH, SYNTAX_ERROR, Command, CommandTable, unknown_command, unknown_subcommand,
+    CONNECTION_COMMANDS, NOAUTH, SYNTAX_ERROR, Command, CommandTable, subcommand_error, unknown_command,
+    unknown_subcommand,
 )
 from .cmdstats import CommandStats, stat_name
 from .daemon import Limits
@@ -372,6 +373,9 @@ class RespServer:
         if not may_run(conn) and cmd.needs_auth:
             stats.rejected(cmd.name, NOAUTH)
             return NOAUTH
+        if cmd.subcommands() and (refused := subcommand_error(args)) is not None:
+            stats.error(refused)
+            return refused
         handler = self.table.handlers.get(cmd.name)
         if handler is None:  # in the table, but nothing here serves it
             reply = unknown_command(args)
@@ -466,29 +470,27 @@ class RespServer:
         }
 
     def cmd_client(self, conn, args):
-        sub = args[1].upper()
-        if sub == b"SETNAME" and len(args) == 3:
+        sub = args[1].upper()  # (known to Redis, with its number of arguments: dispatch checked)
+        if sub == b"SETNAME":
             return _set_client_name(conn, args[2]) or OK
-        if sub == b"GETNAME" and len(args) == 2:
+        if sub == b"GETNAME":
             return conn.name.encode() if conn.name else None
-        if sub == b"ID" and len(args) == 2:
+        if sub == b"ID":
             return conn.id
-        if sub == b"SETINFO" and len(args) == 4:
+        if sub == b"SETINFO":
             attr = args[2].lower().decode("utf-8", "replace")
             if attr not in ("lib-name", "lib-ver"):
                 return Error(f"ERR Unrecognized option '{args[2].decode('utf-8', 'replace')}'")
             conn.lib[attr] = args[3].decode("utf-8", "replace")
             return OK
-        if sub == b"INFO" and len(args) == 2:
+        if sub == b"INFO":
             return conn.info_line() + "\n"
-        if sub == b"LIST" and len(args) == 2:
-            return "".join(c.info_line() + "\n" for c in self.connections.values())
-        if sub == b"NO-EVICT" and len(args) == 3:
+        if sub == b"LIST":  # (no TYPE or ID filter)
+            return SYNTAX_ERROR if len(args) > 2 else "".join(c.info_line() + "\n" for c in self.connections.values())
+        if sub == b"NO-EVICT":
             return OK if args[2].upper() in (b"ON", b"OFF") else SYNTAX_ERROR
-        if sub == b"KILL" and len(args) >= 3:
+        if sub == b"KILL":
             return self._client_kill(conn, args)
-        if sub in (b"SETNAME", b"GETNAME", b"ID", b"SETINFO", b"INFO", b"LIST", b"NO-EVICT", b"KILL"):
-            return Error(f"ERR wrong number of arguments for 'client|{sub.lower().decode()}' command")
         return unknown_subcommand(args[1], "CLIENT")
 
     def _client_kill(self, conn, args):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from ..commands import SYNTAX_ERROR, unknown_subcommand
+from ..commands import SYNTAX_ERROR, subcommand_error
 from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
@@ -18,7 +18,6 @@ OUT_OF_RANGE = Error("ERR DB index is out of range")
 SAME_OBJECT = Error("ERR source and destination objects are the same")
 NO_SUCH_KEY = Error("ERR no such key")
 
-_OBJECT_ARITY = {b"ENCODING": 3, b"FREQ": 3, b"IDLETIME": 3, b"REFCOUNT": 3, b"HELP": 2}
 NO_LFU = Error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
                "switching between policies at runtime LRU and LFU data will take some time to adjust.")
 NO_IDLETIME = Error("ERR OBJECT IDLETIME is not supported: resp-kv does not track access times")
@@ -141,12 +140,10 @@ class KeyCommands:
                             if (match is None or match(key)) and (kind is None or type_name(data[key]) == kind)]]
 
     def cmd_object(self, args):
+        refused = subcommand_error(args)
+        if refused is not None:
+            return refused
         sub = args[1].upper()
-        arity = _OBJECT_ARITY.get(sub)
-        if arity is None:
-            return unknown_subcommand(args[1], "OBJECT")
-        if len(args) != arity:
-            return Error(f"ERR wrong number of arguments for 'object|{c_string(args[1]).lower()}' command")
         if sub == b"HELP":
             return [Status(line) for line in OBJECT_HELP]
         value = self.lookup(args[2])

@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from ..commands import NOT_INTEGER, ONCE, unknown_subcommand, wrong_arity
+from ..commands import NOT_INTEGER, ONCE, subcommand_error, wrong_arity
 from ..protocol import OK, Error, ProtocolError, Status, c_string, split_inline
 from .glob import matcher
 from .luaenv import LuaEngine, formatted_error
@@ -66,11 +66,6 @@ CALL_NOSCRIPT = Error("ERR This Redis command is not allowed from script")
 CALL_READ_ONLY = Error("ERR Write commands are not allowed from read-only scripts.")
 
 SCRIPT_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
-SUBCOMMANDS = {
-    "SCRIPT": {b"DEBUG": 3, b"EXISTS": -3, b"FLUSH": -2, b"HELP": 2, b"KILL": 2, b"LOAD": 3},
-    "FUNCTION": {b"DELETE": 3, b"DUMP": 2, b"FLUSH": -2, b"HELP": 2, b"KILL": 2, b"LIST": -2, b"LOAD": -3,
-                 b"RESTORE": -3, b"STATS": 2},
-}
 # Redis commands the store does not serve, as redis.call sees them: name -> (arity, kind).
 # "noscript": refused in scripts; "container": its subcommands are (CLIENT, CONFIG, ...).
 OTHER_COMMANDS = {
@@ -167,23 +162,6 @@ def subcommand_syntax_error(args: list[bytes]) -> Error:
     """addReplySubcommandSyntaxError."""
     return Error(f"ERR unknown subcommand or wrong number of arguments for '{c_string(args[1], 128)}'. "
                  f"Try {c_string(args[0]).upper()} HELP.")
-
-
-def subcommand_error(args: list[bytes]) -> Error | None:
-    """For SCRIPT and FUNCTION: the error Redis answers before running the command (also inside
-    MULTI, where it aborts the transaction) for an unknown subcommand or a wrong number of
-    arguments; None for any other command, or a good one."""
-    name = args[0].upper().decode("latin-1")
-    table = SUBCOMMANDS.get(name)
-    if table is None or len(args) < 2:
-        return None
-    sub = args[1].upper()
-    arity = table.get(sub)
-    if arity is None:
-        return unknown_subcommand(args[1], name)
-    if not (len(args) == arity if arity > 0 else len(args) >= -arity):
-        return wrong_arity(f"{name}|{sub.decode('latin-1')}")
-    return None
 
 
 def c_word(raw: bytes) -> bytes:
@@ -484,13 +462,11 @@ class ScriptCommands:
         flags = cmd.flags
         if "noscript" in flags:
             return CALL_NOSCRIPT
-        if cmd.name in SUBCOMMANDS:
-            arity = SUBCOMMANDS[cmd.name].get(argv[1].upper())
-            if arity is None:
-                return CALL_UNKNOWN
-            if not (len(argv) == arity if arity > 0 else len(argv) >= -arity):
-                return CALL_ARITY
-            if argv[1].upper() != b"HELP":
+        if cmd.subcommands():  # (OBJECT, SCRIPT, FUNCTION)
+            refused = subcommand_error(argv)
+            if refused is not None:
+                return CALL_ARITY if refused.startswith("ERR wrong number") else CALL_UNKNOWN
+            if cmd.name != "OBJECT" and argv[1].upper() != b"HELP":
                 return CALL_NOSCRIPT
         write = "write" in flags
         if write:
@@ -541,7 +517,7 @@ class ScriptCommands:
         """redis.acl_check_cmd: every user may run every command here; is it one?"""
         cmd = self.table.lookup(argv[0])
         if cmd is not None and cmd is not ONCE:
-            return cmd.name not in SUBCOMMANDS or len(argv) < 2 or argv[1].upper() in SUBCOMMANDS[cmd.name]
+            return len(argv) < 2 or not cmd.subcommands() or argv[1].lower() in cmd.subcommands()
         name = argv[0].upper()
         if name in CONTAINER_SUBCOMMANDS and len(argv) > 1:
             return argv[1].upper() in CONTAINER_SUBCOMMANDS[name]

@@ -524,3 +524,25 @@ def test_command_and_error_statistics_count_as_redis(oracle, shared):
     finally:
         redis.close()
         kv.close()
+
+
+SUBCOMMAND_CASES = [
+    "CLIENT SETNAME", "CLIENT FOO", "CLIENT ID x", "CLIENT KILL", "CLIENT LIST x", "CLIENT SETINFO a", "CLIENT NO-EVICT",
+    "CONFIG GET", "CONFIG FOO", "CONFIG SET a", "COMMAND FOO", "COMMAND COUNT x", "COMMAND GETKEYS", "OBJECT ENCODING",
+    "OBJECT HELP x", "OBJECT foo k", "PUBSUB NUMPAT x", "PUBSUB foo", "SCRIPT LOAD", "SCRIPT exists", "FUNCTION x",
+    "FUNCTION DUMP x", "MULTI", "OBJECT ENCODING", "CONFIG GET", "SCRIPT FOO", "EXEC",
+]
+
+
+def test_subcommand_errors_are_redis(oracle, shared):
+    """An unknown subcommand or one with the wrong number of arguments gets Redis's error, from
+    any container command, also when queued in MULTI (which then aborts)."""
+    redis, kv = RawConn(oracle.port), RawConn(shared.primary().port)
+    try:
+        for case in SUBCOMMAND_CASES:
+            request = [w.encode() for w in case.split()]
+            want, got = redis.call(request), kv.call(request)
+            assert want == got, f"{case}: redis-server {want!r}, resp-kv {got!r}"
+    finally:
+        redis.close()
+        kv.close()

@@ -13,7 +13,7 @@ import pytest
 
 from resp_kv.keyspace.luaenv import keep_returns
 from resp_kv.keyspace.rdb import crc64, dump_functions, load_functions, lzf_decompress, verify
-from resp_kv.keyspace.scripts import subcommand_error
+from resp_kv.commands import subcommand_error
 from resp_kv.protocol import OK, Error, Status, encode, encode_command
 from resp_kv.store import Store
 from storecalls import run
