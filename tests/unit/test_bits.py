@@ -11,8 +11,7 @@ import pytest
 
 from resp_kv.protocol import Error, encode, encode_command
 from resp_kv.store import Store
-from resp_kv.transactions import Transaction
-from storecalls import run
+from storecalls import run, watching
 
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 SYNTAX = Error("ERR syntax error")
@@ -26,13 +25,6 @@ def with_string(value: bytes, key="k"):
     s = Store()
     run(s, "SET", key, value)
     return s
-
-
-def watching(store, key):
-    tx = Transaction(store)
-    tx.watch(store.db, [key.encode()])
-    tx.begin()
-    return tx
 
 
 # ------------------------------------------------------------------ SETBIT / GETBIT

@@ -3,8 +3,7 @@ random pick sends to the backup, and what a WATCH sees."""
 
 from resp_kv.protocol import Error, encode
 from resp_kv.store import Store
-from resp_kv.transactions import Transaction
-from storecalls import run
+from storecalls import run, watching
 
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 SYNTAX = Error("ERR syntax error")
@@ -14,13 +13,6 @@ def with_set(key="s", *members):
     s = Store()
     run(s, "SADD", key, *(members or ("a", "b", "c")))
     return s
-
-
-def watching(store, key):
-    tx = Transaction(store)
-    tx.watch(store.db, [key.encode()])
-    tx.begin()
-    return tx
 
 
 # ------------------------------------------------------------------ one set
