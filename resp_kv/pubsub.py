@@ -14,7 +14,7 @@ the subscriptions and builds the replies and messages; the connections carry the
 
 from __future__ import annotations
 
-from .commands import subcommand_error
+from .commands import SUBCOMMANDS, subcommand_error
 from .keyspace.glob import matcher
 from .protocol import Error, Push, Replies, Status, c_string, encode
 
@@ -27,12 +27,8 @@ IN_SUBSCRIBE_MODE = frozenset({"SUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "SUNSUB
                                "PING", "QUIT", "RESET"})
 
 
-# Commands Redis 7 names with their subcommand ("client|list") in errors.
-CONTAINERS = frozenset({"CLIENT", "COMMAND", "CONFIG", "FUNCTION", "OBJECT", "PUBSUB", "SCRIPT"})
-
-
 def not_in_subscribe_mode(name: str, args: list[bytes]) -> Error:
-    if name in CONTAINERS and len(args) > 1:
+    if name.lower() in SUBCOMMANDS and len(args) > 1:  # (Redis names a subcommand: "client|list")
         name += "|" + c_string(args[1])
     return Error(f"ERR Can't execute '{name.lower()}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                  "RESET are allowed in this context")
