@@ -2,7 +2,6 @@
 
 import gc
 import random
-import time
 import tracemalloc
 
 import pytest
@@ -218,7 +217,6 @@ def test_a_count_redis_accepts_costs_nothing_until_its_elements_arrive():
     for header in (b"*2147483647\r\n", b"*268435456\r\n", b"*1048577\r\n"):
         parser = RequestParser()
         tracemalloc.start()
-        start = time.perf_counter()
         try:
             assert parser.feed(header) == []
             assert parser.feed(b"$4\r\nPING\r\n" * 1000) == []
@@ -227,8 +225,7 @@ def test_a_count_redis_accepts_costs_nothing_until_its_elements_arrive():
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-        assert peak < 1_000_000, (header, peak)
-        assert time.perf_counter() - start < 1.0, header
+        assert peak < 1_000_000, (header, peak)  # (what hiredis reserves would also take seconds)
 
 
 def test_a_count_is_honoured_when_its_elements_come():
@@ -247,7 +244,6 @@ def test_a_count_is_honoured_when_its_elements_come():
 @pytest.mark.parametrize("before", [b"", encode_command([b"PING"]) * 200, encode_command([b"SET", b"k", b"v" * 5000])])
 def test_no_huge_aggregate_header_reaches_hiredis_wherever_it_hides(hostile, before):
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         try:
             RequestParser().feed(before + hostile)
@@ -258,7 +254,6 @@ def test_no_huge_aggregate_header_reaches_hiredis_wherever_it_hides(hostile, bef
     finally:
         tracemalloc.stop()
     assert peak < 4 * len(before) + 1_000_000
-    assert time.perf_counter() - start < 1.0
 
 
 def test_max_bulk_len_is_a_parameter():
