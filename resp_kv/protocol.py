@@ -536,6 +536,13 @@ class Pairs(list):
     __slots__ = ()
 
 
+class HumanDouble(bytes):
+    """A number as Redis's addReplyHumanLongDouble sends it (GEOPOS): its text, a RESP3 double
+    (``,``), a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
 class OrderedSet(list):
     """A set reply whose order is fixed (COMMAND INFO's flags): in RESP3 a set, in RESP2 an array."""
 
@@ -605,6 +612,8 @@ def _encode_into(out: list[bytes], value, resp3: bool) -> None:
         out.append(b"*%d\r\n" % len(value))
         for item in value:
             _encode_into(out, item, resp3)
+    elif cls is HumanDouble:
+        out.append(b",%b\r\n" % value if resp3 else b"$%d\r\n%b\r\n" % (len(value), value))
     elif cls is BigNumber:
         out.append(b"(%b\r\n" % value if resp3 else b"$%d\r\n%b\r\n" % (len(value), value))
     elif cls is Verbatim:

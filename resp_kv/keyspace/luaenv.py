@@ -35,7 +35,7 @@ import re
 
 from lupa import luajit21
 
-from ..protocol import NULL_ARRAY, BigNumber, Error, OrderedSet, Pairs, Status, Verbatim
+from ..protocol import NULL_ARRAY, BigNumber, Error, HumanDouble, OrderedSet, Pairs, Status, Verbatim
 
 log = logging.getLogger("pbd.scripts")
 lua_type = luajit21.lua_type
@@ -1100,6 +1100,8 @@ def _plain(reply, resp3: bool):
         if resp3:
             return [[_plain(x, resp3) for x in pair] for pair in reply]
         return [_plain(x, resp3) for pair in reply for x in pair]
+    if cls is HumanDouble:
+        return {b"double": float(reply)} if resp3 else bytes(reply)
     if cls is BigNumber:
         return {b"big_number": bytes(reply)} if resp3 else bytes(reply)
     if cls is Verbatim:
