@@ -31,7 +31,9 @@ from .commands import DATA_COMMANDS, ONCE, CommandTable, wrong_arity
 from .keyspace.bits import BitCommands
 from .keyspace.db import CommandError, Keyspace
 from .keyspace.dumps import DumpCommands
+from .keyspace.geo import GeoCommands
 from .keyspace.hashes import HashCommands
+from .keyspace.hyperloglog import HyperLogLogCommands
 from .keyspace.keys import KeyCommands
 from .keyspace.lists import ListCommands
 from .keyspace.numbers import parse_int64
@@ -159,7 +161,7 @@ def internal_error(command: str, exc: Exception) -> Error:
 
 
 class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands, ZSetCommands,
-            SortCommands, ScriptCommands, BitCommands, DumpCommands):
+            SortCommands, ScriptCommands, BitCommands, HyperLogLogCommands, GeoCommands, DumpCommands):
     """The data (sixteen databases, with expiry), its commands, and the exactly-once table.
 
     ``runner(name)`` finds what runs a data command; ``now`` is the time the commands being run

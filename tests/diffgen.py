@@ -29,7 +29,9 @@ import random
 
 from diffgen_bits import BitStreams
 from diffgen_dumps import DumpStreams
+from diffgen_geo import GeoStreams
 from diffgen_hashes import HashStreams
+from diffgen_hyperloglog import HyperLogLogStreams
 from diffgen_lists import ListStreams
 from diffgen_scripts import ScriptStreams
 from diffgen_sets import SetStreams
@@ -140,7 +142,8 @@ def compare(cmd: Command, a: bytes, b: bytes) -> str | None:
 
 
 ALL_TYPE_STREAMS = {"hashes": HashStreams, "lists": ListStreams, "sets": SetStreams, "zsets": ZSetStreams,
-                    "sort": SortStreams, "scripts": ScriptStreams, "bits": BitStreams, "dumps": DumpStreams}
+                    "sort": SortStreams, "scripts": ScriptStreams, "bits": BitStreams,
+                    "hyperloglog": HyperLogLogStreams, "geo": GeoStreams, "dumps": DumpStreams}
 # RESP_KV_DIFF_TYPES=hashes,sets: only those types' commands join the stream (default: all).
 TYPE_STREAMS = tuple(ALL_TYPE_STREAMS[t] for t in os.environ.get("RESP_KV_DIFF_TYPES", ",".join(ALL_TYPE_STREAMS)).split(",")
                      if t)
@@ -150,7 +153,7 @@ COMPARE_RULES = {name_: rule for streams in ALL_TYPE_STREAMS.values() for name_,
 
 
 class Generator(HashStreams, ListStreams, SetStreams, ZSetStreams, SortStreams, ScriptStreams, BitStreams,
-                DumpStreams):
+                HyperLogLogStreams, GeoStreams, DumpStreams):
     """One stream's worth of random commands; ``next()`` returns the next one. The string, key and
     transaction commands are here; each type's are in its mixin (diffgen_<type>.py), which lists
     them in ``FAMILIES`` (method name, weight) and its reply rules in ``COMPARE``."""

@@ -446,6 +446,7 @@ GETKEYS_CASES = [
     ["EVAL", "s", "-1"], ["EVAL", "s", "01", "a"], ["ZUNIONSTORE", "d", "0", "a"], ["SET", "k", "v", "GET"],
     ["LCS", "a", "b"], ["SINTERCARD", "3", "a", "b"], ["ZMPOP", "2", "a", "b", "MIN"], ["BZMPOP", "1", "x", "a", "MIN"],
     ["WATCH", "a", "b"], ["SSUBSCRIBE", "a"], ["OBJECT", "ENCODING", "k"], ["OBJECT", "HELP"], ["DEL", "a", "b", "c"],
+    ["GEORADIUS", "k", "0", "0", "1", "m", "STORE", "d", "STOREDIST", "e"], ["GEORADIUSBYMEMBER", "k", "m", "1", "m", "STORE"],
     ["SORT", "k", "LIMIT", "STORE", "x", "STORE"], ["SORT", "k", "get", "STORE", "STORE", "d"],
 ]
 
