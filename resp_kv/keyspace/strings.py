@@ -240,6 +240,8 @@ class StringCommands:
             j += 1
         if get_idx and get_len:
             return Error("ERR If you want both the length and indexes, please just use IDX.")
+        if (len(a) + 1) * (len(b) + 1) * 4 > MAX_STRING:  # Redis's table of 32-bit lengths would not fit
+            return Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
         return lcs(a, b, get_len, get_idx, with_match_len, min_match_len)
 
     def _add(self, key: bytes, delta: int):
@@ -285,17 +287,33 @@ class StringCommands:
         return text
 
 
+def lcs_rows(a: bytes, b: bytes) -> list[int]:
+    """The dynamic programming table of the LCS of ``a`` and ``b``, a row per prefix of ``a``,
+    each row a bit vector over ``b`` (Hyyro's bit-parallel LCS: a row is a few big-integer
+    operations, not a loop over ``b``): LCS(a[:i], b[:j]) is the number of zero bits among the
+    lowest ``j`` bits of ``rows[i]``."""
+    full = (1 << len(b)) - 1
+    where: dict[int, int] = {}  # byte -> the bits of b's positions holding it
+    for j, byte in enumerate(b):
+        where[byte] = where.get(byte, 0) | (1 << j)
+    row = full
+    rows = [row]
+    for byte in a:
+        matched = row & where.get(byte, 0)
+        row = ((row + matched) | (row - matched)) & full
+        rows.append(row)
+    return rows
+
+
 def lcs(a: bytes, b: bytes, get_len: bool, get_idx: bool, with_match_len: bool, min_match_len: int):
-    """LCS's reply: the longest common subsequence of ``a`` and ``b`` by dynamic programming,
-    walked back from the end as Redis walks it (so IDX lists the same ranges, last first)."""
-    width = len(b) + 1
-    table = [0] * ((len(a) + 1) * width)  # table[i * width + j]: the LCS length of a[:i], b[:j]
-    for i in range(1, len(a) + 1):
-        row, above, ai = i * width, (i - 1) * width, a[i - 1]
-        for j in range(1, width):
-            table[row + j] = (table[above + j - 1] + 1 if ai == b[j - 1]
-                              else max(table[above + j], table[row + j - 1]))
-    length = table[-1]
+    """LCS's reply: the longest common subsequence of ``a`` and ``b`` (see :func:`lcs_rows`),
+    walked back from the end as Redis walks its table (so IDX lists the same ranges, last first)."""
+    rows = lcs_rows(a, b)
+
+    def table(i: int, j: int) -> int:
+        return j - (rows[i] & ((1 << j) - 1)).bit_count()
+
+    length = table(len(a), len(b))
     if get_len:
         return length
     result = bytearray(length)
@@ -314,7 +332,7 @@ def lcs(a: bytes, b: bytes, get_len: bool, get_idx: bool, with_match_len: bool, 
             emit = start[0] == 0 or start[2] == 0
             i, j, k = i - 1, j - 1, k - 1
         else:
-            if table[(i - 1) * width + j] > table[i * width + j - 1]:
+            if table(i - 1, j) > table(i, j - 1):
                 i -= 1
             else:
                 j -= 1

@@ -224,3 +224,44 @@ def test_object_answers_encoding_and_refcount_from_the_value_as_redis_names_them
     assert run(s, "OBJECT", "nope", "int") == "ERR unknown subcommand 'nope'. Try OBJECT HELP."
     assert run(s, "OBJECT", "encoding") == "ERR wrong number of arguments for 'object|encoding' command"
     assert len(run(s, "OBJECT", "HELP")) == 15
+
+
+def reference_lcs(a: bytes, b: bytes):
+    """The plain dynamic programming LCS and Redis's walk back through it (its string and IDX)."""
+    t = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            t[i][j] = t[i - 1][j - 1] + 1 if a[i - 1] == b[j - 1] else max(t[i - 1][j], t[i][j - 1])
+    out, i, j = [], len(a), len(b)
+    while i and j:
+        if a[i - 1] == b[j - 1]:
+            out.append(a[i - 1])
+            i, j = i - 1, j - 1
+        elif t[i - 1][j] > t[i][j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return bytes(reversed(out))
+
+
+def test_lcs_bit_rows_walk_back_as_the_plain_table_does():
+    import random
+
+    from resp_kv.keyspace.strings import lcs
+
+    rng = random.Random(7)
+    for _ in range(400):
+        a = bytes(rng.choice(b"abcd") for _ in range(rng.randint(0, 40)))
+        b = bytes(rng.choice(b"abcd") for _ in range(rng.randint(0, 40)))
+        want = reference_lcs(a, b)
+        assert lcs(a, b, False, False, False, 0) == want
+        assert lcs(a, b, True, False, False, 0) == len(want)
+
+
+def test_lcs_refuses_a_table_redis_would_not_allocate():
+    s = Store()
+    run(s, "SET", "a", "x" * 12_000)
+    run(s, "SET", "b", "y" * 12_000)
+    assert run(s, "LCS", "a", "b") == "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+    run(s, "SET", "b", "x" * 11_000)
+    assert run(s, "LCS", "a", "b", "LEN") == 11_000
