@@ -121,3 +121,30 @@ def test_an_idle_connection_gives_back_its_query_buffer(cluster):
         wait_for(lambda: client_field(r, addr, "qbuf") == 0, what="the query buffer given back")
         sock.sendall(b"*1\r\n$4\r\nPING\r\n")  # still open, and served
         assert sock.recv(100) == b"+PONG\r\n"
+
+
+def test_scanning_a_large_keyspace_holds_nobody_up(cluster):
+    """An iteration starts with a snapshot of the names: on 300,000 keys and a hash of 300,000
+    fields, SCAN 0 and HSCAN 0 answer at once (sorting them took 0.7 s, and a million keys failed
+    the primary over), and a full iteration returns every key."""
+    c = cluster(servers=2)
+    wait_settled(c)
+    client = c.by_addr(c.view()[1]).client()
+    names = [b"key:%d" % i for i in range(300_000)]
+    for start in range(0, len(names), 20_000):
+        pipe = client.pipeline(transaction=False)
+        for at in range(start, start + 20_000, 1000):
+            batch = names[at:at + 1000]
+            pipe.mset(dict.fromkeys(batch, b"v"))
+            pipe.hset("hash", mapping=dict.fromkeys(batch, b"v"))
+        pipe.execute()
+    wait_settled(c)
+    with Watch(c) as watch:
+        for _ in range(3):
+            cursor, page = client.scan(0, count=10)
+            assert cursor and len(page) == 10
+            cursor, page = client.hscan("hash", 0, count=10)
+            assert cursor and len(page) == 10
+        seen = set(client.scan_iter(count=5000))
+    watch.check()
+    assert seen == set(names) | {b"hash"}
