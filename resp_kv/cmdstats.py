@@ -2,9 +2,10 @@
 was refused or failed, and how many error replies went out by error code; as Redis counts them.
 
 A command is ``rejected`` when it is refused before it runs (wrong arity, NOAUTH, READONLY) and
-``failed`` when it ran and answered an error. The hot path times a chunk of pipelined data
-commands as a whole and gives each command an equal share (exact for one request per chunk, the
-usual case); everything else is timed one command at a time.
+``failed`` when it ran and answered an error. The hot path counts every call, in the counters it
+keeps by spelling, but times only one chunk of requests in ``TIMED_ONE_IN``, as a whole, giving
+each of its commands an equal share, times ``TIMED_ONE_IN`` (so ``usec`` is an estimate there,
+exact on average); everything else is timed one command at a time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .commands import SUBCOMMANDS
 from .protocol import Error
 
 CALLS, NANOSECONDS, REJECTED, FAILED = range(4)
+TIMED_ONE_IN = 8  # the hot path times one chunk of requests in this many (a clock costs as much as a GET)
 MAX_ERROR_CODES = 128  # as Redis: past this many distinct codes, new ones count as nothing
 
 
@@ -41,7 +43,9 @@ class CommandStats:
 
     def __init__(self) -> None:
         self.commands: dict[str, list[int]] = {}
+        self.by_spelling: dict[bytes, list[int]] = {}  # a data command as clients spell it -> its counters
         self.errors: dict[str, int] = {}
+        self.chunks = 0  # chunks the hot path ran (it times one in TIMED_ONE_IN)
 
     def _cell(self, name: str) -> list[int]:
         cell = self.commands.get(name)
@@ -49,20 +53,16 @@ class CommandStats:
             cell = self.commands[name] = [0, 0, 0, 0]
         return cell
 
-    def ran(self, requests: list[list[bytes]], runners: dict, nanoseconds: int) -> None:
-        """A chunk's data commands (found in ``runners``) ran in ``nanoseconds`` together: each
-        gets an equal share."""
-        share = nanoseconds // len(requests)
-        commands = self.commands
-        for args in requests:
-            name = runners[args[0]][2]
-            if name in CONTAINERS:
-                name = stat_name(name, args)
-                if name is None:
-                    continue
-            cell = commands.get(name) or self._cell(name)
-            cell[CALLS] += 1
-            cell[NANOSECONDS] += share
+    def cell_for(self, name: str, args: list[bytes]) -> list[int]:
+        """The counters a request of command ``name`` counts in (the hot path keeps them by
+        spelling, ``by_spelling``; a subcommand's are not kept so, being the request's)."""
+        if name in CONTAINERS:
+            sub = stat_name(name, args)
+            return [0, 0, 0, 0] if sub is None else self._cell(sub)  # (an unknown one counts nowhere)
+        cell = self._cell(name)
+        if len(self.by_spelling) < 1024:
+            self.by_spelling[args[0]] = cell
+        return cell
 
     def call(self, name: str | None, nanoseconds: int, reply) -> None:
         """One command ran (and answered ``reply``); None names nothing to count it under."""
@@ -89,7 +89,8 @@ class CommandStats:
             self.errors[code] = self.errors.get(code, 0) + 1
 
     def reset(self) -> None:
-        self.commands.clear()
+        for cell in self.commands.values():  # (the hot path holds them)
+            cell[:] = [0, 0, 0, 0]
         self.errors.clear()
 
     def total_errors(self) -> int:
@@ -99,6 +100,8 @@ class CommandStats:
         """INFO commandstats' fields, in Redis's wording."""
         out = {}
         for name, (calls, ns, rejected, failed) in sorted(self.commands.items()):
+            if not (calls or rejected or failed):
+                continue
             usec = ns // 1000
             per_call = usec / calls if calls else 0.0
             out[f"cmdstat_{name.lower()}"] = (f"calls={calls},usec={usec},usec_per_call={per_call:.2f},"
