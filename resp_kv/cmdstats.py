@@ -16,8 +16,6 @@ from .protocol import Error
 CALLS, NANOSECONDS, REJECTED, FAILED = range(4)
 TIMED_ONE_IN = 8  # the hot path times one chunk of requests in this many (a clock costs as much as a GET)
 MAX_ERROR_CODES = 128  # as Redis: past this many distinct codes, new ones count as nothing
-
-
 CONTAINERS = frozenset(name.upper() for name in SUBCOMMANDS)
 UNSAFE = str.maketrans("#:\r\n", "____")  # INFO's own characters, not allowed in a name
 
@@ -32,9 +30,9 @@ def error_code(error: Error) -> str:
 def stat_name(name: str, args: list[bytes]) -> str | None:
     """What commandstats counts a request under: ``NAME``, or ``NAME|SUB`` for a subcommand
     (None for an unknown one, which Redis counts nowhere but in errorstats)."""
-    if name not in CONTAINERS:
+    if name not in CONTAINERS or len(args) == 1:  # (COMMAND alone is "command")
         return name
-    sub = args[1].lower() if len(args) > 1 else b""
+    sub = args[1].lower()
     return f"{name}|{sub.decode()}" if sub in SUBCOMMANDS[name.lower()] else None
 
 

@@ -493,7 +493,7 @@ STATS_REQUESTS = [
     ["SET", "k", "1"], ["GET", "k"], ["GET", "k"], ["INCR", "k"], ["HSET", "k", "f", "v"], ["GET"], ["GET", "a", "b"],
     ["LPUSH", "l", "x"], ["LPOP", "l"], ["LPOP", "l", "x"], ["OBJECT", "ENCODING", "k"], ["OBJECT", "FOO"],
     ["CLIENT", "ID"], ["PING"], ["ECHO"], ["NOSUCH", "x"], ["MULTI"], ["SET", "m", "1"], ["INCR", "k"], ["EXEC"],
-    ["EVAL", "return redis.call('GET', KEYS[1])", "1", "k"], ["SCRIPT", "FLUSH"],
+    ["EVAL", "return redis.call('GET', KEYS[1])", "1", "k"], ["SCRIPT", "FLUSH"], ["COMMAND", "COUNT"], ["COMMAND"],
 ]
 
 
