@@ -538,8 +538,6 @@ class RespServer:
         if sub == b"DOCS":
             return {}  # no docs: redis-cli falls back to its built-in hints
         if sub == b"GETKEYS":
-            if len(args) < 4:
-                return Error("ERR wrong number of arguments for 'command|getkeys' command")
             cmd = self.table.lookup(args[2])
             if cmd is not None and cmd.subcommands() and len(args) > 3:
                 cmd = cmd.subcommand(args[3])
