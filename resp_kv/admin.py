@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import os
+import resource
 import time
 
 from .commands import unknown_subcommand
@@ -20,6 +21,26 @@ def keyspace_line(db, now_ms: int) -> str:
     sample = list(itertools.islice(db.expires.values(), 1000))
     avg_ttl = sum(max(when - now_ms, 0) for when in sample) // len(sample) if sample else 0
     return f"keys={len(db.data)},expires={len(db.expires)},avg_ttl={avg_ttl}"
+
+
+def human_bytes(n: int) -> str:
+    """Redis's bytesToHuman: 1023B, 1.00K, 2.50M, ..."""
+    for unit, scale in (("P", 1 << 50), ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if scale <= n < scale << 10:
+            return f"{n / scale:.2f}{unit}"
+    return f"{n}B"
+
+
+def memory_fields() -> dict[str, object]:
+    """INFO memory: this process's resident memory (Python has no allocator count like Redis's
+    used_memory, so both are the resident size), and its peak; no maxmemory, no eviction."""
+    with open("/proc/self/statm") as statm:
+        rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return {"used_memory": rss, "used_memory_human": human_bytes(rss), "used_memory_rss": rss,
+            "used_memory_rss_human": human_bytes(rss), "used_memory_peak": peak,
+            "used_memory_peak_human": human_bytes(peak), "maxmemory": 0, "maxmemory_human": "0B",
+            "maxmemory_policy": "noeviction", "mem_allocator": "libc"}
 
 
 class AdminCommands:
@@ -40,7 +61,12 @@ class AdminCommands:
             },
             "Clients": {"connected_clients": len(node.server.connections), "blocked_clients": len(node.blocking),
                         "pubsub_clients": sum(conn.pubsub is not None for conn in node.server.connections.values())},
-            "Stats": {"total_commands_processed": sum(c.commands for c in node.server.connections.values()),
+            "Memory": memory_fields(),
+            "Persistence": {"loading": 0, "async_loading": 0, "rdb_changes_since_last_save": 0,
+                            "rdb_bgsave_in_progress": 0, "rdb_last_bgsave_status": "ok", "aof_enabled": 0,
+                            "aof_rewrite_in_progress": 0},  # (memory only: nothing is ever saved)
+            "Stats": {"total_connections_received": node.server.connections_received,
+                      "total_commands_processed": node.command_stats.total_calls(),
                       "total_error_replies": node.command_stats.total_errors(),
                       **node.stats, **r.stats,
                       "expired_keys": store.expired_keys,

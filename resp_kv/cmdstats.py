@@ -94,6 +94,9 @@ class CommandStats:
     def total_errors(self) -> int:
         return sum(self.errors.values())
 
+    def total_calls(self) -> int:
+        return sum(cell[CALLS] for cell in self.commands.values())
+
     def commandstats(self) -> dict[str, str]:
         """INFO commandstats' fields, in Redis's wording."""
         out = {}

@@ -207,6 +207,7 @@ DATA_COMMANDS = [
     c("KEYS", 2, "readonly"),
     c("SCAN", -2, "readonly"),
     c("OBJECT", -2, ""),  # (Redis 7 lists no flags for the container command itself)
+    c("MEMORY", -2, ""),  # MEMORY USAGE: what this process holds for a key
     # expiry
     c("EXPIRE", -3, "write fast", keys=ONE_KEY),
     c("PEXPIRE", -3, "write fast", keys=ONE_KEY),
@@ -468,6 +469,13 @@ def subcommand_error(args: list[bytes]) -> Error | None:
         return unknown_subcommand(args[1], args[0].decode("latin-1"))
     arity = sub[1]
     return None if (len(args) == arity if arity > 0 else len(args) >= -arity) else wrong_arity(sub[0])
+
+
+def help_reply(command: bytes, lines: list[str]) -> list:
+    """A container command's HELP, as Redis's addReplyHelp frames its ``lines``."""
+    name = command.decode("utf-8", "surrogateescape").upper()
+    return [Status(f"{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
+            *map(Status, lines), Status("HELP"), Status("    Prints this help.")]
 
 
 def unknown_subcommand(sub: bytes, name: str) -> Error:

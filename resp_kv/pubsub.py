@@ -14,9 +14,9 @@ the subscriptions and builds the replies and messages; the connections carry the
 
 from __future__ import annotations
 
-from .commands import SUBCOMMANDS, subcommand_error
+from .commands import SUBCOMMANDS, help_reply, subcommand_error
 from .keyspace.glob import matcher
-from .protocol import Error, Push, Replies, Status, c_string, encode
+from .protocol import Error, Push, Replies, c_string, encode
 
 OUTPUT_HARD_LIMIT = 32 * 1024 * 1024
 OUTPUT_SOFT_LIMIT = 8 * 1024 * 1024
@@ -201,7 +201,7 @@ class PubSub:
             return refused
         sub = args[1].upper()
         if sub == b"HELP":
-            return [Status(line) for line in PUBSUB_HELP]
+            return help_reply(args[0], PUBSUB_HELP)
         if sub in (b"CHANNELS", b"SHARDCHANNELS"):
             if len(args) > 3:
                 return Error(f"ERR unknown subcommand or wrong number of arguments for '{c_string(args[1])}'. "
@@ -216,7 +216,6 @@ class PubSub:
 
 
 PUBSUB_HELP = [
-    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CHANNELS [<pattern>]",
     "    Return the currently active channels matching a <pattern> (default: '*').",
     "NUMPAT",
@@ -228,6 +227,4 @@ PUBSUB_HELP = [
     "    Return the currently active shard level channels matching a <pattern> (default: '*').",
     "SHARDNUMSUB [<shardchannel> ...]",
     "    Return the number of subscribers for the specified shard level channel(s)",
-    "HELP",
-    "    Prints this help.",
 ]

@@ -96,6 +96,7 @@ class RespConnection(asyncio.Protocol):
             transport.close()
             return
         self.server.connections[self.id] = self
+        self.server.connections_received += 1
         if limits.tcp_keepalive:
             _keepalive(transport.get_extra_info("socket"), limits.tcp_keepalive)
 
@@ -329,6 +330,7 @@ class RespServer:
         self.execute_chunk = execute_chunk or self.run_each
         self.closed = closed or (lambda conn: None)
         self.client_ids = itertools.count(1)
+        self.connections_received = 0  # accepted since start (INFO stats)
         self.connections: dict[int, RespConnection] = {}
         self.listener: asyncio.base_events.Server | None = None
         self.started = time.monotonic()

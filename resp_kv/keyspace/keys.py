@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import random
 
-from ..commands import SYNTAX_ERROR, subcommand_error
+from ..commands import SYNTAX_ERROR, help_reply, option, subcommand_error
 from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
 from .scan import INVALID_CURSOR, parse_cursor, scan_options
-from .values import copy_value, encoding, refcount, type_name
+from .values import copy_value, encoding, memory_usage, refcount, type_name
 from .numbers import INT64_MAX, INT64_MIN, NOT_INTEGER, invalid_expire, parse_int32, parse_int64
 
 OUT_OF_RANGE = Error("ERR DB index is out of range")
@@ -22,7 +22,6 @@ NO_LFU = Error("ERR An LFU maxmemory policy is not selected, access frequency no
                "switching between policies at runtime LRU and LFU data will take some time to adjust.")
 NO_IDLETIME = Error("ERR OBJECT IDLETIME is not supported: resp-kv does not track access times")
 OBJECT_HELP = [
-    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
     "    Return the kind of internal representation used in order to store the value",
     "    associated with a <key>.",
@@ -35,8 +34,19 @@ OBJECT_HELP = [
     "REFCOUNT <key>",
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
-    "HELP",
-    "    Prints this help.",
+]
+MEMORY_HELP = [
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
 ]
 
 # EXPIRE's options
@@ -145,7 +155,7 @@ class KeyCommands:
             return refused
         sub = args[1].upper()
         if sub == b"HELP":
-            return [Status(line) for line in OBJECT_HELP]
+            return help_reply(args[0], OBJECT_HELP)
         value = self.lookup(args[2])
         if value is None:
             return None
@@ -156,6 +166,29 @@ class KeyCommands:
         if sub == b"FREQ":
             return NO_LFU
         return NO_IDLETIME
+
+    def cmd_memory(self, args):
+        refused = subcommand_error(args)
+        if refused is not None:
+            return refused
+        sub = args[1].upper()
+        if sub == b"HELP":
+            return help_reply(args[0], MEMORY_HELP)
+        if sub != b"USAGE":  # DOCTOR, STATS, MALLOC-STATS, PURGE: about Redis's allocator
+            return Error(f"ERR MEMORY {c_string(args[1]).upper()} is not supported by resp-kv")
+        samples = 5
+        j = 3
+        while j < len(args):
+            if option(args[j]) != b"SAMPLES" or j + 1 >= len(args):
+                return SYNTAX_ERROR
+            samples = parse_int64(args[j + 1])
+            if samples is None:
+                return NOT_INTEGER
+            if samples < 0:
+                return SYNTAX_ERROR
+            j += 2
+        value = self.db.data.get(args[2])  # (as Redis: whatever its expiry time)
+        return None if value is None else memory_usage(args[2], value, samples or None)
 
     # ------------------------------------------------------------------ renaming and moving
 

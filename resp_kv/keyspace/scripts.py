@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from ..commands import NOT_INTEGER, ONCE, subcommand_error, wrong_arity
+from ..commands import NOT_INTEGER, ONCE, help_reply, subcommand_error, wrong_arity
 from ..protocol import OK, Error, ProtocolError, Status, c_string, split_inline
 from .glob import matcher
 from .luaenv import LuaEngine, formatted_error
@@ -150,12 +150,6 @@ FUNCTION_HELP = [
 
 def sha1hex(data: bytes) -> bytes:
     return hashlib.sha1(data).hexdigest().encode()
-
-
-def help_reply(command: bytes, lines: list[str]) -> list:
-    name = command.decode("utf-8", "surrogateescape").upper()
-    return [Status(f"{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
-            *map(Status, lines), Status("HELP"), Status("    Prints this help.")]
 
 
 def subcommand_syntax_error(args: list[bytes]) -> Error:

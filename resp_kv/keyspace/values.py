@@ -20,6 +20,7 @@ each appended to the key in turn by the receiver.
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 from itertools import islice
 
@@ -134,6 +135,29 @@ def refcount(value) -> int:
     """OBJECT REFCOUNT's answer: Redis's shared small integers count as referenced forever."""
     number = integer_string(value) if value.__class__ is bytes else None
     return 2**31 - 1 if number is not None and 0 <= number < SHARED_INTEGERS else 1
+
+
+DICT_ENTRY = 24  # bytes a dict spends per key beyond its objects (hash, key, value pointers)
+SORTED_ENTRY = sys.getsizeof((0.0, b"")) + sys.getsizeof(0.0) + 8  # a zset member's (score, member) in order
+
+
+def memory_usage(key: bytes, value, samples: int | None) -> int:
+    """MEMORY USAGE's answer: about how many bytes this process holds for the key and its value
+    (Python's own object sizes, not Redis's); a container's elements estimated from its first
+    ``samples`` of them (None: all), as Redis samples them."""
+    size = sys.getsizeof(key) + DICT_ENTRY
+    kind = value.__class__
+    if kind is bytes:
+        return size + sys.getsizeof(value)
+    if kind is ZSet:
+        container, each = value.scores, lambda member: sys.getsizeof(member) + SORTED_ENTRY
+    elif kind is dict:
+        container, each = value, lambda field: sys.getsizeof(field) + sys.getsizeof(value[field])
+    else:
+        container, each = value, sys.getsizeof
+    sample = list(islice(container, samples))
+    per_element = sum(map(each, sample)) / len(sample) if sample else 0
+    return size + sys.getsizeof(container) + round(per_element * len(container))
 
 
 def copy_value(value):

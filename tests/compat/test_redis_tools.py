@@ -64,3 +64,16 @@ def test_redis_benchmark_runs_every_test_without_errors(server, pipeline):
     # the benchmark's writes really landed
     assert cli(server, "GET", "key:__rand_int__") == "VXK\n"
     assert int(cli(server, "GET", "counter:__rand_int__")) >= 5000  # -P rounds up to whole pipelines
+
+
+def test_redis_cli_finds_the_biggest_keys_and_reads_the_stats_its_stat_mode_shows(server):
+    cli(server, "SET", "tools:big", "x" * 5000)
+    cli(server, "RPUSH", "tools:list", *(["item"] * 300))
+    for mode in ("--bigkeys", "--memkeys"):
+        out = cli(server, mode)
+        assert "Biggest string found '\"" in out and "Biggest   list found '\"tools:list\"'" in out, out
+    assert re.search(r"Biggest string found '\"tools:big\"' has \d+ bytes", cli(server, "--memkeys"))
+    info = cli(server, "INFO")
+    for field in ("used_memory", "connected_clients", "blocked_clients", "total_commands_processed",
+                  "total_connections_received"):  # what redis-cli --stat prints, each a number
+        assert re.search(rf"^{field}:\d+\r$", info, re.M), field

@@ -265,3 +265,22 @@ def test_lcs_refuses_a_table_redis_would_not_allocate():
     assert run(s, "LCS", "a", "b") == "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
     run(s, "SET", "b", "x" * 11_000)
     assert run(s, "LCS", "a", "b", "LEN") == 11_000
+
+
+def test_memory_usage_estimates_what_this_process_holds_for_a_key():
+    s = Store()
+    run(s, "SET", "small", "x")
+    run(s, "SET", "big", "x" * 100_000)
+    run(s, "RPUSH", "list", *(["item"] * 1000))
+    run(s, "HSET", "hash", *[w for i in range(100) for w in (f"f{i}", "v" * i)])
+    assert run(s, "MEMORY", "USAGE", "missing") is None
+    small, big = run(s, "MEMORY", "USAGE", "small"), run(s, "MEMORY", "USAGE", "big")
+    assert 50 < small < 200 and 100_000 < big < 100_300
+    assert 1000 * 40 < run(s, "MEMORY", "USAGE", "list") < 1000 * 100
+    sampled, whole = run(s, "MEMORY", "USAGE", "hash"), run(s, "MEMORY", "USAGE", "hash", "SAMPLES", "0")
+    assert sampled < whole  # the first five fields hold the shortest values
+    assert run(s, "MEMORY", "USAGE", "hash", "SAMPLES", "-1") == "ERR syntax error"
+    assert run(s, "MEMORY", "USAGE", "hash", "SAMPLES") == "ERR syntax error"
+    assert run(s, "MEMORY", "USAGE", "hash", "SAMPLES", "x") == "ERR value is not an integer or out of range"
+    assert run(s, "MEMORY", "HELP")[-1] == "    Prints this help."
+    assert run(s, "MEMORY", "STATS") == "ERR MEMORY STATS is not supported by resp-kv"
