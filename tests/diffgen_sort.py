@@ -13,7 +13,9 @@ Where redis-server's order is its hash table's (a set or sorted set that is not 
 up to a NUL byte), the reply is compared as a multiset of its elements' GET groups (just the
 length under LIMIT). So that the data stays comparable, ``STORE`` never meets that case: the
 stream drops ALPHA there. No weight makes C's strtod set ERANGE (redis-server leaves errno set,
-and later numeric sorts would fail there for no reason of their own).
+and later numeric sorts would fail there for no reason of their own); other commands may still
+leave it set, so a numeric SORT's STALE_ERRNO is forgiven (without STORE) or the SORT is run on
+redis-server again with errno cleared (with STORE: the harness's ``_sort_store_again``).
 """
 
 from __future__ import annotations

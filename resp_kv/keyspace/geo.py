@@ -33,6 +33,7 @@ from ..commands import NOT_INTEGER, SYNTAX_ERROR, option
 from ..protocol import NULL_ARRAY, Error, HumanDouble, c_string
 from .db import CommandError
 from .numbers import INT64_MAX, INT64_MIN, NOT_FLOAT, parse_int64
+from .pqsort import pqsort
 from .values import ZSet
 from .zsets import parse_score
 
@@ -334,7 +335,7 @@ def sort_points(points: list[list], descending: bool, wanted: int) -> list[list]
     ``wanted``: all of them by glibc's qsort (a stable merge sort), fewer by Redis's pqsort."""
     compare = _descending if descending else _ascending
     if wanted < len(points):
-        _partial_quicksort(points, 0, len(points), compare, wanted - 1)
+        pqsort(points, compare, 0, wanted - 1)
         return points
     if any(p[0] != p[0] for p in points):  # NaN: only the merge sort itself orders alike
         return _merge_sort(points, compare)
@@ -358,69 +359,6 @@ def _merge_sort(items: list, compare) -> list:
             merged.append(right[j])
             j += 1
     return merged + left[i:] + right[j:]
-
-
-def _median(a: list, i: int, j: int, k: int, compare) -> int:
-    if compare(a[i], a[j]) < 0:
-        return j if compare(a[j], a[k]) < 0 else (k if compare(a[i], a[k]) < 0 else i)
-    return j if compare(a[j], a[k]) > 0 else (i if compare(a[i], a[k]) < 0 else k)
-
-
-def _swap_runs(a: list, i: int, j: int, n: int) -> None:
-    for k in range(n):
-        a[i + k], a[j + k] = a[j + k], a[i + k]
-
-
-def _partial_quicksort(a: list, base: int, n: int, compare, last: int) -> None:
-    """Redis's pqsort of ``a[base:base + n]`` (Bentley & McIlroy's quicksort, with three-way
-    partitioning), which leaves ``a[0:last + 1]`` sorted: it skips the parts past ``last``."""
-    while True:
-        if n < 7:  # insertion sort
-            for m in range(base + 1, base + n):
-                k = m
-                while k > base and compare(a[k - 1], a[k]) > 0:
-                    a[k], a[k - 1] = a[k - 1], a[k]
-                    k -= 1
-            return
-        middle = base + n // 2
-        if n > 7:
-            first, end = base, base + n - 1
-            if n > 40:
-                d = n // 8
-                first = _median(a, first, first + d, first + 2 * d, compare)
-                middle = _median(a, middle - d, middle, middle + d, compare)
-                end = _median(a, end - 2 * d, end - d, end, compare)
-            middle = _median(a, first, middle, end, compare)
-        a[base], a[middle] = a[middle], a[base]
-        pa = pb = base + 1
-        pc = pd = base + n - 1
-        while True:
-            while pb <= pc and (c := compare(a[pb], a[base])) <= 0:
-                if c == 0:
-                    a[pa], a[pb] = a[pb], a[pa]
-                    pa += 1
-                pb += 1
-            while pb <= pc and (c := compare(a[pc], a[base])) >= 0:
-                if c == 0:
-                    a[pc], a[pd] = a[pd], a[pc]
-                    pd -= 1
-                pc -= 1
-            if pb > pc:
-                break
-            a[pb], a[pc] = a[pc], a[pb]
-            pb += 1
-            pc -= 1
-        end = base + n
-        r = min(pa - base, pb - pa)
-        _swap_runs(a, base, pb - r, r)
-        r = min(pd - pc, end - pd - 1)
-        _swap_runs(a, pb, end - r, r)
-        if pb - pa > 1 and base <= last:
-            _partial_quicksort(a, base, pb - pa, compare, last)
-        n = pd - pc
-        base = end - n
-        if n <= 1 or base > last:
-            return
 
 
 # ---------------------------------------------------------------------------- arguments

@@ -33,6 +33,7 @@ import pytest
 import diffgen
 from resp_kv.protocol import encode_command
 from diffgen import CONN_NAMES, Command, Step, show
+from diffgen_sort import STALE_ERRNO
 from procs import Cluster, Proc, digest, wait_for, wait_role, wait_settled
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
@@ -113,6 +114,9 @@ class Mismatch(Exception):
                 f"  redis-server: {self.want[:500]!r}\n  resp-kv:      {self.got[:500]!r}")
 
 
+ERRNO_SCRATCH = b"__resp_kv_diff_errno__"  # a key no stream uses
+
+
 class Pair:
     """The same commands to redis-server (the reference) and to resp-kv, two connections each
     (A and B)."""
@@ -169,6 +173,8 @@ class Pair:
         if queued is None and len(cmd) > SCANS.get(kind, 99):
             return self._scan(cmd, conn)
         want, got = self.both(cmd, conn)
+        if queued is None and kind == b"SORT" and want == STALE_ERRNO and got[:1] == b":":
+            want = self._sort_store_again(cmd, conn)
         self._follow(cmd, conn, want)
         if queued is None and kind == b"RANDOMKEY":
             return self._randomkey(cmd, want, got, conn)
@@ -182,6 +188,16 @@ class Pair:
             reason = diffgen.compare(cmd, want, got)
         if reason:
             raise Mismatch(cmd, reason, want, got, conn)
+
+    def _sort_store_again(self, cmd: Command, conn: int) -> bytes:
+        """redis-server's sort.c reads errno after strtod without clearing it, so an ERANGE an
+        earlier command left there fails a SORT ... STORE of good numbers; resp-kv stored. Clear
+        errno (INCRBYFLOAT's parsing sets it to 0, on a scratch key deleted at once) and run the
+        SORT on redis-server again, so the data stays comparable."""
+        redis = self.conns[conn][0]
+        for scratch in ([b"INCRBYFLOAT", ERRNO_SCRATCH, b"0"], [b"DEL", ERRNO_SCRATCH]):
+            redis.call(scratch)
+        return redis.call(cmd)
 
     def _follow(self, cmd: Command, conn: int, want: bytes) -> None:
         """Whether connection ``conn`` is inside MULTI, and what it queued, from redis-server's reply."""
