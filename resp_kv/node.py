@@ -11,7 +11,6 @@ nothing about replication; what a command does is the store's.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import os
 import time
@@ -35,6 +34,7 @@ from .peerauth import NOT_PROVEN, PeerAuth
 from .protocol import BIG, NULL_ARRAY, OK, OK_REPLY, Error, encode
 from .pubsub import IN_SUBSCRIBE_MODE, PubSub, not_in_subscribe_mode
 from .respserver import Deferred, RespServer, may_run
+from .scriptthread import ScriptThread
 from .store import Store, internal_error, session_id
 from .transactions import (
     DISCARD_WITHOUT_MULTI, EXEC_WITHOUT_MULTI, IMMEDIATE, NESTED, QUEUED, WATCH_IN_MULTI, Transaction, exec_abort,
@@ -97,7 +97,6 @@ class RunningScript:
     conn: object
     args: list[bytes]
     db: int
-    future: concurrent.futures.Future
     started_ns: int  # time.perf_counter_ns() when it began
     held: list = field(default_factory=list)  # connections whose commands wait for it
     busy: bool = False  # past BUSY_REPLY_THRESHOLD: other clients get BUSY
@@ -149,7 +148,7 @@ class Node:
         self.ping_task: asyncio.Task | None = None
         self.stats = dict.fromkeys(("data_commands", "fenced_requests", "view_changes"), 0)
         self.blocking = Blocking(self.keeper.store)  # clients waiting in BLPOP & co.
-        self.scripts = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="script")
+        self.scripts = ScriptThread()
         self.script: RunningScript | None = None  # a long script, running
 
     # ------------------------------------------------------------------ life cycle
@@ -425,20 +424,17 @@ class Node:
             return store.call(runner, args)
         db = store.db.index  # (the script may SELECT in its thread)
         started = time.perf_counter_ns()
-        future = self.scripts.submit(store.call, runner, args)
-        try:  # the usual script is done at once; the loop waits for it (the store is the script's)
-            reply = future.result(timeout=SCRIPT_INLINE_SECONDS)
+        # The usual script is done at once; the loop waits for it (the store is the script's).
+        if self.scripts.run(store.call, runner, args, timeout=SCRIPT_INLINE_SECONDS):
             self._count_script_calls()
-            return reply
-        except concurrent.futures.TimeoutError:
-            pass
+            return self.scripts.result()
         # A long one: the loop goes on (viewd's pings, SCRIPT KILL), holding everyone's commands.
-        self.script = RunningScript(conn, args, db, future, started)
+        self.script = RunningScript(conn, args, db, started)
         conn.blocked = self.script
         if rest:
             conn.pending.extendleft(reversed(rest))
         loop = asyncio.get_running_loop()
-        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._script_done))
+        self.scripts.when_done(lambda: loop.call_soon_threadsafe(self._script_done))
         self.script.busy_timer = loop.call_later(BUSY_REPLY_THRESHOLD, self._release_held)
         return WAITING
 
@@ -488,7 +484,7 @@ class Node:
         script.busy_timer.cancel()
         conn = script.conn
         try:
-            reply = script.future.result()
+            reply = self.scripts.result()
         except Exception as exc:  # noqa: BLE001 - a bug: answered, and the same on the backup
             reply = internal_error("EVAL", exc)
         self._count_script_calls()
