@@ -14,7 +14,7 @@ the subscriptions and builds the replies and messages; the connections carry the
 
 from __future__ import annotations
 
-from .commands import SUBCOMMANDS, help_reply, subcommand_error
+from .commands import SUBCOMMANDS, help_reply
 from .keyspace.glob import matcher
 from .protocol import Error, Push, Replies, c_string, encode
 
@@ -196,9 +196,7 @@ class PubSub:
 
     # ------------------------------------------------------------------ PUBSUB
 
-    def cmd_pubsub(self, conn, args):
-        if (refused := subcommand_error(args)) is not None:
-            return refused
+    def cmd_pubsub(self, conn, args):  # (dispatch checked the subcommand)
         sub = args[1].upper()
         if sub == b"HELP":
             return help_reply(args[0], PUBSUB_HELP)

@@ -26,8 +26,9 @@ import hmac
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator
+from functools import partial
 
-from .commands import DATA_COMMANDS, ONCE, CommandTable, wrong_arity
+from .commands import DATA_COMMANDS, ONCE, CommandTable, subcommand_error, wrong_arity
 from .keyspace.bits import BitCommands
 from .keyspace.db import CommandError, Keyspace
 from .keyspace.dumps import DumpCommands
@@ -153,6 +154,11 @@ def _size(reply) -> int:
     return 8
 
 
+def checked_subcommand(handler, args: list[bytes]):
+    """A container command's handler, run once its subcommand and arity are known good."""
+    return subcommand_error(args) or handler(args)
+
+
 def internal_error(command: str, exc: Exception) -> Error:
     """The reply to a command that failed in a way it should not (a bug): the same on both
     servers, so the backup stays the primary's copy, and the connection stays open."""
@@ -186,6 +192,8 @@ class Store(Keyspace, StringCommands, KeyCommands, HashCommands, ListCommands, S
             handler = None if cmd is None else self.table.handlers.get(cmd.name)
             if handler is None:
                 return None
+            if cmd.subcommands():  # OBJECT, MEMORY, SCRIPT, FUNCTION: Redis's subcommand check first
+                handler = partial(checked_subcommand, handler)
             runner = self.runners[name] = (cmd.arity, handler, cmd.name)
         return runner
 

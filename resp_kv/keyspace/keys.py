@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from ..commands import SYNTAX_ERROR, help_reply, option, subcommand_error
+from ..commands import SYNTAX_ERROR, help_reply, option
 from ..protocol import OK, Error, Status, c_string
 from .db import DATABASES
 from .glob import matcher
@@ -149,10 +149,7 @@ class KeyCommands:
         return [following, [key for key in page
                             if (match is None or match(key)) and (kind is None or type_name(data[key]) == kind)]]
 
-    def cmd_object(self, args):
-        refused = subcommand_error(args)
-        if refused is not None:
-            return refused
+    def cmd_object(self, args):  # (the store checked the subcommand: Store.runner)
         sub = args[1].upper()
         if sub == b"HELP":
             return help_reply(args[0], OBJECT_HELP)
@@ -167,10 +164,7 @@ class KeyCommands:
             return NO_LFU
         return NO_IDLETIME
 
-    def cmd_memory(self, args):
-        refused = subcommand_error(args)
-        if refused is not None:
-            return refused
+    def cmd_memory(self, args):  # (the store checked the subcommand: Store.runner)
         sub = args[1].upper()
         if sub == b"HELP":
             return help_reply(args[0], MEMORY_HELP)

@@ -529,10 +529,8 @@ class ScriptCommands:
 
     # ------------------------------------------------------------------ SCRIPT
 
-    def cmd_script(self, args):
-        sub = self._subcommand(args)
-        if sub.__class__ is Error:
-            return sub
+    def cmd_script(self, args):  # (the store checked the subcommand: Store.runner)
+        sub = args[1].upper()
         if sub == b"LOAD":
             engine = self._eval_engine()
             sha = sha1hex(args[2])
@@ -557,11 +555,6 @@ class ScriptCommands:
                 return Error("ERR SCRIPT DEBUG (the Lua debugger) is not supported")
             return Error("ERR Use SCRIPT DEBUG YES/SYNC/NO")
         return help_reply(args[0], SCRIPT_HELP)
-
-    @staticmethod
-    def _subcommand(args: list[bytes]):
-        """The subcommand (upper case) if it exists and has its arity; else the error."""
-        return subcommand_error(args) or args[1].upper()
 
     # ------------------------------------------------------------------ SCRIPT KILL, FUNCTION KILL, BUSY
 
@@ -589,10 +582,8 @@ class ScriptCommands:
 
     # ------------------------------------------------------------------ FUNCTION
 
-    def cmd_function(self, args):
-        sub = self._subcommand(args)
-        if sub.__class__ is Error:
-            return sub
+    def cmd_function(self, args):  # (the store checked the subcommand: Store.runner)
+        sub = args[1].upper()
         return getattr(self, "_function_" + sub.decode().lower())(args)
 
     def _function_load(self, args):
